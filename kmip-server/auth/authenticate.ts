@@ -1,0 +1,44 @@
+import type { X509Certificate } from 'node:crypto';
+import { canonicalSerialNumber, fingerprintSha256 } from '../../operator/pki/canonical.ts';
+import type { PolicySnapshot } from '../policy/model.ts';
+import type { Identity } from './identity.ts';
+
+/**
+ * Maps a verified peer certificate to an identity. TLS has already checked the chain; this
+ * checks the certificate is live: its fingerprint was uploaded in a credential, or it was issued
+ * by our CA under a serial a live credential holds. Otherwise there is no identity and the
+ * connection is refused. Serial numbers count only for certificates our CA signed: an uploaded
+ * certificate is a trust anchor for TLS, and whoever holds its key could otherwise mint a
+ * certificate with another credential's serial. Looked up per request, so a revoked credential stops working at once.
+ */
+export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Identity | undefined {
+  const cred = policy.byFingerprint.get(peer.fingerprint) ?? (peer.issuedByCa ? policy.bySerial.get(peer.serialNumber) : undefined);
+  if (!cred) return undefined;
+  const role = policy.roles.get(cred.roleId);
+  const scope = policy.scopes.get(cred.scopeId);
+  if (!role || !scope || role.scopeId !== scope.id) return undefined;
+  return {
+    scopeId: scope.id,
+    roleId: role.id,
+    scopeName: `${scope.namespace}/${scope.name}`,
+    roleName: `${role.namespace}/${role.name}`,
+    credentialName: `${cred.namespace}/${cred.name}`,
+    operations: role.operations,
+  };
+}
+
+/** What the server computes once per connection from the verified peer certificate. */
+export interface PeerCertificate {
+  fingerprint: string;
+  serialNumber: string;
+  /** Signed by one of the kube-kmip CA certificates (not merely chained to an uploaded one). */
+  issuedByCa: boolean;
+}
+
+export function describePeer(cert: X509Certificate, caCerts: readonly X509Certificate[]): PeerCertificate {
+  return {
+    fingerprint: fingerprintSha256(cert.raw),
+    serialNumber: canonicalSerialNumber(cert.serialNumber),
+    issuedByCa: caCerts.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)),
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Who is calling: resolved from the verified peer certificate through the policy source.
+ * `scopeId`/`roleId` are the opaque ids (the custom resources' UIDs) carried by the certificate.
+ */
+export interface Identity {
+  scopeId: string;
+  roleId: string;
+  /** Human-readable names for logs (namespace/name); never used for decisions. */
+  scopeName: string;
+  roleName: string;
+  credentialName: string;
+  /** Vault-style operation names the role allows (`operation_get` ...), after expanding `operation_all`. */
+  operations: ReadonlySet<string>;
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_SERVER_LIMITS, DEFAULT_TLS12_CIPHERS, LEGACY_TLS12_CIPHERS, type ServerLimits } from './server.ts';
+
+/** Command-line configuration shared by `serve` and `dev`. Every flag has an env var twin. */
+export interface CliConfig {
+  command: 'serve' | 'dev' | 'help';
+  listen: Array<{ host: string; port: number }>;
+  dataDir: string;
+  manifests?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  kekFile?: string;
+  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
+  ciphers: string;
+  limits: ServerLimits;
+  logLevel: string;
+}
+
+export const USAGE = `Usage: kmip-server <serve|dev> [options]
+
+  dev     Development server: its own CA, a 'default' scope with an 'admin' role allowed
+          everything, client credentials in <data-dir>/credentials/default/admin/.
+  serve   Production server: certificates, KEK and policy are given.
+
+Options:
+  --host H                 listen address (dev; default 127.0.0.1)
+  --port P                 listen port (default 5696; 0 picks a free one)
+  --listen H:P             listen address, repeatable (serve)
+  --data-dir D             where the SQLite database lives (dev default: .kmip-dev)
+  --manifests DIR          KmipScope/KmipRole/KmipClientCredential YAML files (policy)
+  --tls-cert F --tls-key F server certificate and key (serve)
+  --client-ca F            CA certificates that issue client certificates (serve)
+  --kek-file F             32-byte key-encryption key (created if missing); or env KMIP_KEK (base64)
+  --tls-min-version V      TLSv1.2 (default) or TLSv1.3
+  --tls12-ciphers LIST     OpenSSL cipher list for TLS 1.2 (default: ECDHE with AES-GCM/ChaCha20)
+  --legacy-ciphers         also offer the CBC-SHA256 suites old PyKMIP clients need
+  --max-message-bytes N    default ${DEFAULT_SERVER_LIMITS.maxMessageBytes}
+  --max-connections N      default ${DEFAULT_SERVER_LIMITS.maxConnections}
+  --idle-timeout-ms N      default ${DEFAULT_SERVER_LIMITS.idleTimeoutMs}
+  --log-level L            pino level (default info)
+`;
+
+export function parseCli(argv: string[]): CliConfig {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
+      manifests: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'client-ca': { type: 'string' },
+      'kek-file': { type: 'string' },
+      'tls-min-version': { type: 'string' },
+      'tls12-ciphers': { type: 'string' },
+      'legacy-ciphers': { type: 'boolean' },
+      'max-message-bytes': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = values.help ? 'help' : (positionals[0] ?? 'help');
+  if (command !== 'serve' && command !== 'dev' && command !== 'help') throw new Error(`unknown command "${command}"`);
+  const int = (name: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+    return n;
+  };
+  const port = int('port', values.port ?? process.env.KMIP_PORT, 5696);
+  const listen = (values.listen ?? []).map((l) => {
+    const i = l.lastIndexOf(':');
+    if (i < 0) throw new Error(`--listen ${l}: expected HOST:PORT`);
+    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: int('listen', l.slice(i + 1), 5696) };
+  });
+  if (listen.length === 0) listen.push({ host: values.host ?? process.env.KMIP_HOST ?? '127.0.0.1', port });
+  const min = values['tls-min-version'] ?? 'TLSv1.2';
+  if (min !== 'TLSv1.2' && min !== 'TLSv1.3') throw new Error('--tls-min-version must be TLSv1.2 or TLSv1.3');
+  let ciphers = values['tls12-ciphers'] ?? DEFAULT_TLS12_CIPHERS;
+  if (values['legacy-ciphers']) ciphers = `${ciphers}:${LEGACY_TLS12_CIPHERS}`;
+  return {
+    command,
+    listen,
+    dataDir: values['data-dir'] ?? process.env.KMIP_DATA_DIR ?? (command === 'dev' ? '.kmip-dev' : '/var/lib/kube-kmip'),
+    ...(values.manifests ? { manifests: values.manifests } : {}),
+    ...(values['tls-cert'] ? { tlsCert: values['tls-cert'] } : {}),
+    ...(values['tls-key'] ? { tlsKey: values['tls-key'] } : {}),
+    ...(values['client-ca'] ? { clientCa: values['client-ca'] } : {}),
+    ...(values['kek-file'] ? { kekFile: values['kek-file'] } : {}),
+    tlsMinVersion: min,
+    ciphers,
+    limits: {
+      ...DEFAULT_SERVER_LIMITS,
+      maxMessageBytes: int('max-message-bytes', values['max-message-bytes'], DEFAULT_SERVER_LIMITS.maxMessageBytes),
+      maxConnections: int('max-connections', values['max-connections'], DEFAULT_SERVER_LIMITS.maxConnections),
+      idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms'], DEFAULT_SERVER_LIMITS.idleTimeoutMs),
+    },
+    logLevel: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
+  };
+}

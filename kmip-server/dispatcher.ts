@@ -1,0 +1,215 @@
+import { Tag } from './ttlv/tag.ts';
+import { BatchErrorContinuationOption, ResultReason, ResultStatus } from './ttlv/enums.ts';
+import { decode } from './ttlv/reader.ts';
+import { encode } from './ttlv/writer.ts';
+import {
+  ItemType, TtlvError, bytes as byteItem, dateTime, enumeration, int, struct, text,
+  type DecodeLimits, type StructureItem, type TtlvItem,
+} from './ttlv/types.ts';
+import { KmipError } from './messages/errors.ts';
+import { atLeast, responseVersion, type ProtocolVersion } from './messages/version.ts';
+import { find, findAll, isStruct, optBool, optEnum, optInt, optStruct } from './messages/tree.ts';
+import { UnitOfWork } from './objects/unit-of-work.ts';
+import { OPERATION_PERMISSION } from './operations/permissions.ts';
+import { HANDLERS } from './operations/registry.ts';
+import type { OperationContext, ServerInfo } from './operations/context.ts';
+import type { Identity } from './auth/identity.ts';
+import type { ObjectStore } from './store/types.ts';
+import { StoreConflictError } from './store/types.ts';
+
+export interface DispatcherOptions {
+  store: ObjectStore;
+  limits: DecodeLimits & { maxBatchItems: number };
+  server: ServerInfo;
+  /** Called for failures the client sees only as General Failure (logged by the caller). */
+  onInternalError?: (err: unknown, op: number) => void;
+}
+
+interface ItemResult {
+  operation?: number;
+  batchId?: Uint8Array;
+  status: number;
+  reason?: number;
+  message?: string;
+  payload?: TtlvItem[];
+}
+
+/**
+ * Turns one request message into one response message. Never throws for anything the client
+ * sent: malformed input becomes an Invalid Message response; only an unreadable header returns
+ * null, telling the connection to close.
+ */
+export class Dispatcher {
+  readonly #opts: DispatcherOptions;
+
+  constructor(opts: DispatcherOptions) {
+    this.#opts = opts;
+  }
+
+  async handle(frame: Uint8Array, identity: Identity): Promise<Buffer | null> {
+    let message: TtlvItem;
+    try {
+      message = decode(frame, this.#opts.limits);
+    } catch (err) {
+      if (!(err instanceof TtlvError)) throw err;
+      const version = sniffVersion(frame);
+      if (!version) return null;
+      return this.#errorResponse(version, ResultReason.InvalidMessage, `malformed message: ${err.message}`);
+    }
+    if (message.tag !== Tag.RequestMessage || message.type !== ItemType.Structure) {
+      return this.#errorResponse({ major: 1, minor: 0 }, ResultReason.InvalidMessage, 'not a Request Message');
+    }
+    const header = optStruct(message, Tag.RequestHeader);
+    const pv = header && optStruct(header, Tag.ProtocolVersion);
+    const major = pv && optInt(pv, Tag.ProtocolVersionMajor);
+    const minor = pv && optInt(pv, Tag.ProtocolVersionMinor);
+    if (!header || major === undefined || minor === undefined) {
+      return this.#errorResponse({ major: 1, minor: 0 }, ResultReason.InvalidMessage, 'missing Request Header or Protocol Version');
+    }
+    const version = responseVersion({ major, minor });
+    try {
+      return await this.#handleMessage(message, header, version, identity);
+    } catch (err) {
+      if (err instanceof KmipError) return this.#errorResponse(version, err.reason, err.message);
+      throw err;
+    }
+  }
+
+  async #handleMessage(message: StructureItem, header: StructureItem, version: ProtocolVersion, identity: Identity): Promise<Buffer> {
+    const items = findAll(message, Tag.BatchItem);
+    const batchCount = optInt(header, Tag.BatchCount);
+    if (batchCount === undefined) throw new KmipError(ResultReason.InvalidMessage, 'Request Header lacks Batch Count');
+    if (batchCount !== items.length) throw new KmipError(ResultReason.InvalidMessage, `Batch Count ${batchCount} but ${items.length} batch items`);
+    if (items.length === 0) throw new KmipError(ResultReason.InvalidMessage, 'no batch items');
+    if (items.length > this.#opts.limits.maxBatchItems) {
+      throw new KmipError(ResultReason.InvalidMessage, `more than ${this.#opts.limits.maxBatchItems} batch items`);
+    }
+    const continuation = optEnum(header, Tag.BatchErrorContinuationOption) ?? BatchErrorContinuationOption.Stop;
+    const maxResponseSize = optInt(header, Tag.MaximumResponseSize);
+
+    const uow = new UnitOfWork(this.#opts.store, identity.scopeId);
+    const placeholder: { id?: string } = {};
+    const now = Math.floor(Date.now() / 1000);
+    const allowed = Object.entries(OPERATION_PERMISSION)
+      .filter(([code, perm]) => HANDLERS.has(Number(code)) && identity.operations.has(perm))
+      .map(([code]) => Number(code));
+    const results: ItemResult[] = [];
+    let failed = false;
+
+    for (const item of items) {
+      if (!isStruct(item)) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item is not a structure');
+      const op = optEnum(item, Tag.Operation);
+      const batchId = find(item, Tag.UniqueBatchItemID);
+      const base: Pick<ItemResult, 'operation' | 'batchId'> = {
+        ...(op !== undefined ? { operation: op } : {}),
+        ...(batchId?.type === ItemType.ByteString ? { batchId: batchId.value } : {}),
+      };
+      if (failed && continuation !== BatchErrorContinuationOption.Continue) break;
+      const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations: allowed };
+      const result = await this.#runItem(item, op, ctx);
+      results.push({ ...base, ...result });
+      if (result.status !== ResultStatus.Success) failed = true;
+    }
+
+    if (failed && continuation === BatchErrorContinuationOption.Undo) {
+      uow.rollback();
+      for (const r of results) {
+        if (r.status === ResultStatus.Success) {
+          r.status = ResultStatus.OperationUndone;
+          delete r.payload;
+        }
+      }
+    } else {
+      try {
+        await uow.commit();
+      } catch (err) {
+        // Nothing was acknowledged: every item that wrote fails together.
+        const conflict = err instanceof StoreConflictError;
+        this.#opts.onInternalError?.(err, 0);
+        for (const r of results) {
+          if (r.status === ResultStatus.Success) {
+            r.status = ResultStatus.OperationFailed;
+            r.reason = ResultReason.GeneralFailure;
+            r.message = conflict ? 'object changed concurrently; retry' : 'storage failure';
+            delete r.payload;
+          }
+        }
+      }
+    }
+
+    const clientCorrelation = find(header, Tag.ClientCorrelationValue);
+    let out = encode(this.#response(version, results, clientCorrelation));
+    if (maxResponseSize !== undefined && out.length > maxResponseSize) {
+      for (const r of results) {
+        if (r.payload) {
+          r.status = ResultStatus.OperationFailed;
+          r.reason = ResultReason.ResponseTooLarge;
+          r.message = `response exceeds Maximum Response Size ${maxResponseSize}`;
+          delete r.payload;
+        }
+      }
+      out = encode(this.#response(version, results, clientCorrelation));
+    }
+    return out;
+  }
+
+  async #runItem(item: StructureItem, op: number | undefined, ctx: OperationContext): Promise<Omit<ItemResult, 'operation' | 'batchId'>> {
+    try {
+      if (op === undefined) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item lacks Operation');
+      const ext = optStruct(item, Tag.MessageExtension);
+      if (ext && optBool(ext, Tag.CriticalityIndicator) === true) {
+        throw new KmipError(ResultReason.FeatureNotSupported, 'unsupported critical message extension');
+      }
+      const handler = HANDLERS.get(op);
+      if (!handler) throw new KmipError(ResultReason.OperationNotSupported, `operation ${op} is not supported`);
+      const perm = OPERATION_PERMISSION[op];
+      if (!perm || !ctx.identity.operations.has(perm)) throw new KmipError(ResultReason.PermissionDenied, `role does not allow ${perm ?? op}`);
+      const payload = optStruct(item, Tag.RequestPayload) ?? struct(Tag.RequestPayload, []);
+      const out = await handler(payload, ctx);
+      return { status: ResultStatus.Success, payload: out };
+    } catch (err) {
+      if (err instanceof KmipError) return { status: ResultStatus.OperationFailed, reason: err.reason, message: err.message };
+      if (err instanceof TtlvError) return { status: ResultStatus.OperationFailed, reason: ResultReason.InvalidMessage, message: err.message };
+      this.#opts.onInternalError?.(err, op ?? 0);
+      return { status: ResultStatus.OperationFailed, reason: ResultReason.GeneralFailure, message: 'internal error' };
+    }
+  }
+
+  #response(version: ProtocolVersion, results: ItemResult[], clientCorrelation?: TtlvItem): StructureItem {
+    const header: TtlvItem[] = [
+      struct(Tag.ProtocolVersion, [int(Tag.ProtocolVersionMajor, version.major), int(Tag.ProtocolVersionMinor, version.minor)]),
+      dateTime(Tag.TimeStamp, Math.floor(Date.now() / 1000)),
+    ];
+    if (clientCorrelation && atLeast(version, 1, 4)) header.push(clientCorrelation);
+    header.push(int(Tag.BatchCount, results.length));
+    const items = results.map((r) => {
+      const c: TtlvItem[] = [];
+      if (r.operation !== undefined) c.push(enumeration(Tag.Operation, r.operation));
+      if (r.batchId) c.push(byteItem(Tag.UniqueBatchItemID, r.batchId));
+      c.push(enumeration(Tag.ResultStatus, r.status));
+      if (r.reason !== undefined) c.push(enumeration(Tag.ResultReason, r.reason));
+      if (r.message !== undefined) c.push(text(Tag.ResultMessage, r.message));
+      if (r.payload) c.push(struct(Tag.ResponsePayload, r.payload));
+      return struct(Tag.BatchItem, c);
+    });
+    return struct(Tag.ResponseMessage, [struct(Tag.ResponseHeader, header), ...items]);
+  }
+
+  #errorResponse(version: ProtocolVersion, reason: number, message: string): Buffer {
+    return encode(this.#response(responseVersion(version), [{ status: ResultStatus.OperationFailed, reason, message }]));
+  }
+}
+
+/**
+ * Finds the protocol version in a message too broken to decode, so the error answer can be in
+ * the client's version. Layout of a well-formed start: Request Message, Request Header,
+ * Protocol Version, Major, Minor (each 8-byte header; integers padded to 16 bytes).
+ */
+function sniffVersion(frame: Uint8Array): ProtocolVersion | null {
+  if (frame.length < 8 * 3 + 16 * 2) return null;
+  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const tagAt = (o: number) => b.readUIntBE(o, 3);
+  if (tagAt(0) !== Tag.RequestMessage || tagAt(8) !== Tag.RequestHeader || tagAt(16) !== Tag.ProtocolVersion) return null;
+  if (tagAt(24) !== Tag.ProtocolVersionMajor || tagAt(40) !== Tag.ProtocolVersionMinor) return null;
+  return { major: b.readInt32BE(32), minor: b.readInt32BE(48) };
+}

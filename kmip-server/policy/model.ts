@@ -1,0 +1,81 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * The tenancy model the server enforces, as read from KmipScope / KmipRole / KmipClientCredential
+ * resources (from Kubernetes or from YAML files). Ids are the resources' UIDs: opaque, so a
+ * deleted and re-created name never revives old certificates.
+ */
+export interface ScopePolicy {
+  id: string;
+  namespace: string;
+  name: string;
+}
+
+export interface RolePolicy {
+  id: string;
+  namespace: string;
+  name: string;
+  scopeId: string;
+  /** Granted Vault-style operation names, `operation_all` already expanded. */
+  operations: ReadonlySet<string>;
+}
+
+export interface CredentialPolicy {
+  namespace: string;
+  name: string;
+  scopeId: string;
+  roleId: string;
+  /** Canonical serial numbers of certificates issued by the kube-kmip CA for this credential. */
+  serialNumbers: readonly string[];
+  /** Canonical SHA-256 fingerprints of certificates accepted as they are (upload mode). */
+  fingerprints: readonly string[];
+  /** PEM of uploaded certificates: they become trust anchors for the TLS handshake. */
+  uploadedCertificatesPem: readonly string[];
+}
+
+export interface PolicySnapshot {
+  scopes: ReadonlyMap<string, ScopePolicy>;
+  roles: ReadonlyMap<string, RolePolicy>;
+  /** By canonical serial number (issued by our CA). */
+  bySerial: ReadonlyMap<string, CredentialPolicy>;
+  /** By canonical fingerprint (uploaded certificates). */
+  byFingerprint: ReadonlyMap<string, CredentialPolicy>;
+}
+
+/** Where policy comes from. Emits 'change' with no argument after `current` changes. */
+export interface PolicySource extends EventEmitter {
+  current(): PolicySnapshot;
+  close(): Promise<void>;
+}
+
+export function buildSnapshot(scopes: ScopePolicy[], roles: RolePolicy[], credentials: CredentialPolicy[]): PolicySnapshot {
+  const bySerial = new Map<string, CredentialPolicy>();
+  const byFingerprint = new Map<string, CredentialPolicy>();
+  for (const c of credentials) {
+    for (const s of c.serialNumbers) bySerial.set(s, c);
+    for (const f of c.fingerprints) byFingerprint.set(f, c);
+  }
+  return {
+    scopes: new Map(scopes.map((s) => [s.id, s])),
+    roles: new Map(roles.map((r) => [r.id, r])),
+    bySerial,
+    byFingerprint,
+  };
+}
+
+/** A fixed policy (tests, embedding). */
+export class StaticPolicySource extends EventEmitter implements PolicySource {
+  #snapshot: PolicySnapshot;
+  constructor(snapshot: PolicySnapshot) {
+    super();
+    this.#snapshot = snapshot;
+  }
+  current(): PolicySnapshot {
+    return this.#snapshot;
+  }
+  update(snapshot: PolicySnapshot): void {
+    this.#snapshot = snapshot;
+    this.emit('change');
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,88 @@
+import { X509Certificate } from 'node:crypto';
+import { canonicalFingerprint, canonicalSerialNumber, fingerprintSha256 } from '../../operator/pki/canonical.ts';
+import { expandOperations } from '../operations/permissions.ts';
+import { buildSnapshot, type CredentialPolicy, type PolicySnapshot, type RolePolicy, type ScopePolicy } from './model.ts';
+
+/** The fields of the custom resources the server reads; the full schemas live in operator/api. */
+export interface KubeResource {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: string };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+export const API_GROUP = 'kubekmip.io';
+
+export interface PolicyProblem {
+  resource: string;
+  message: string;
+}
+
+const key = (ns: string, name: string) => `${ns}/${name}`;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const refName = (v: unknown): string | undefined => (v && typeof v === 'object' ? str((v as { name?: unknown }).name) : undefined);
+
+/**
+ * Turns KmipScope/KmipRole/KmipClientCredential resources into a policy snapshot. Resources that
+ * do not resolve (a role whose scope is missing, a credential whose role is in another scope)
+ * grant nothing and are reported as problems instead.
+ */
+export function policyFromResources(resources: readonly KubeResource[]): { snapshot: PolicySnapshot; problems: PolicyProblem[] } {
+  const problems: PolicyProblem[] = [];
+  const scopes = new Map<string, ScopePolicy>();
+  const roles = new Map<string, RolePolicy>();
+  const credentials: CredentialPolicy[] = [];
+  const ofKind = (k: string) => resources.filter((r) => r.kind === k && !r.metadata?.deletionTimestamp);
+  const id = (r: KubeResource) => str(r.metadata?.uid) ?? `${r.kind}:${r.metadata?.namespace ?? 'default'}/${r.metadata?.name}`;
+
+  for (const r of ofKind('KmipScope')) {
+    const ns = r.metadata?.namespace ?? 'default';
+    const name = str(r.metadata?.name);
+    if (!name) { problems.push({ resource: 'KmipScope', message: 'metadata.name is missing' }); continue; }
+    scopes.set(key(ns, name), { id: id(r), namespace: ns, name });
+  }
+  for (const r of ofKind('KmipRole')) {
+    const ns = r.metadata?.namespace ?? 'default';
+    const name = str(r.metadata?.name);
+    const label = `KmipRole ${ns}/${name}`;
+    if (!name) { problems.push({ resource: 'KmipRole', message: 'metadata.name is missing' }); continue; }
+    const scope = scopes.get(key(ns, refName(r.spec?.scopeRef) ?? ''));
+    if (!scope) { problems.push({ resource: label, message: 'spec.scopeRef does not name a KmipScope in this namespace' }); continue; }
+    const ops = Array.isArray(r.spec?.operations) ? (r.spec.operations as unknown[]).filter((o): o is string => typeof o === 'string') : [];
+    const { granted, unknown } = expandOperations(ops);
+    if (unknown.length > 0) problems.push({ resource: label, message: `unknown operations: ${unknown.join(', ')}` });
+    roles.set(key(ns, name), { id: id(r), namespace: ns, name, scopeId: scope.id, operations: granted });
+  }
+  for (const r of ofKind('KmipClientCredential')) {
+    const ns = r.metadata?.namespace ?? 'default';
+    const name = str(r.metadata?.name) ?? '';
+    const label = `KmipClientCredential ${ns}/${name}`;
+    const scope = scopes.get(key(ns, refName(r.spec?.scopeRef) ?? ''));
+    const role = roles.get(key(ns, refName(r.spec?.roleRef) ?? ''));
+    if (!scope || !role) { problems.push({ resource: label, message: 'scopeRef or roleRef does not resolve' }); continue; }
+    if (role.scopeId !== scope.id) { problems.push({ resource: label, message: 'roleRef names a role of another scope' }); continue; }
+    const serials: string[] = [];
+    const fingerprints: string[] = [];
+    const uploaded: string[] = [];
+    try {
+      const status = r.status ?? {};
+      for (const s of [status.serialNumber, ...(Array.isArray(status.serialNumbers) ? status.serialNumbers : [])]) {
+        if (str(s)) serials.push(canonicalSerialNumber(s as string));
+      }
+      const pem = str(r.spec?.certificate);
+      if (pem) {
+        const cert = new X509Certificate(pem);
+        fingerprints.push(fingerprintSha256(cert.raw));
+        uploaded.push(cert.toString());
+      } else if (str(status.fingerprint) && serials.length === 0) {
+        fingerprints.push(canonicalFingerprint(status.fingerprint as string));
+      }
+    } catch (err) {
+      problems.push({ resource: label, message: `unreadable certificate data: ${(err as Error).message}` });
+      continue;
+    }
+    credentials.push({ namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials, fingerprints, uploadedCertificatesPem: uploaded });
+  }
+  return { snapshot: buildSnapshot([...scopes.values()], [...roles.values()], credentials), problems };
+}

@@ -1,0 +1,228 @@
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { Framer } from './ttlv/framer.ts';
+import { TtlvError, type DecodeLimits } from './ttlv/types.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { authenticate, describePeer, type PeerCertificate } from './auth/authenticate.ts';
+import type { PolicySource } from './policy/model.ts';
+import type { ObjectStore } from './store/types.ts';
+import type { ServerInfo } from './operations/context.ts';
+
+/** TLS 1.2 suites offered by default: ECDHE with AES-GCM or ChaCha20 only. */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** The CBC-SHA256 suites PyKMIP 0.10-era clients and servers use; off unless asked for. */
+export const LEGACY_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-RSA-AES128-SHA256', 'AES128-SHA256', 'AES256-SHA256',
+].join(':');
+
+export interface ServerLimits extends DecodeLimits {
+  maxBatchItems: number;
+  maxConnections: number;
+  /** A connection with no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** A TLS handshake must finish within this. */
+  handshakeTimeoutMs: number;
+  /** A message, once started, must arrive whole within this (slow-loris guard). */
+  messageTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  maxMessageBytes: 1024 * 1024,
+  maxDepth: 32,
+  maxItems: 100_000,
+  maxBatchItems: 1000,
+  maxConnections: 1024,
+  idleTimeoutMs: 5 * 60_000,
+  handshakeTimeoutMs: 10_000,
+  messageTimeoutMs: 30_000,
+};
+
+export interface KmipServerOptions {
+  listen: Array<{ host: string; port: number }>;
+  tls: {
+    certPem: string;
+    keyPem: string;
+    /** PEM of the kube-kmip CA certificates that issue client certificates. */
+    caPem: string;
+    minVersion?: 'TLSv1.2' | 'TLSv1.3';
+    /** TLS 1.2 cipher list (OpenSSL names). TLS 1.3 suites are always Node's defaults. */
+    ciphers?: string;
+  };
+  limits?: Partial<ServerLimits>;
+  store: ObjectStore;
+  policy: PolicySource;
+  logger: Logger;
+  info?: Partial<ServerInfo>;
+}
+
+export interface RunningServer {
+  addresses: Array<{ host: string; port: number }>;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * The KMIP listener: TLS with client certificates required, one Framer per connection, messages
+ * answered strictly in order, limits on size, depth, items, connections and time.
+ */
+export async function startKmipServer(opts: KmipServerOptions): Promise<RunningServer> {
+  const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...opts.limits };
+  const log = opts.logger;
+  const caCerts = splitPem(opts.tls.caPem).map((p) => new X509Certificate(p));
+  const dispatcher = new Dispatcher({
+    store: opts.store,
+    limits,
+    server: {
+      vendorIdentification: 'kube-kmip',
+      serverInformation: 'kube-kmip KMIP server',
+      leaseSeconds: 3600,
+      ...opts.info,
+    },
+    onInternalError: (err, op) => log.error({ err, op }, 'operation failed with an internal error'),
+  });
+
+  const secureContextOptions = (): tls.SecureContextOptions => {
+    // Uploaded certificates are trust anchors too: the client brings its own certificate.
+    const uploaded = new Set<string>();
+    for (const c of opts.policy.current().byFingerprint.values()) for (const p of c.uploadedCertificatesPem) uploaded.add(p);
+    return {
+      cert: opts.tls.certPem,
+      key: opts.tls.keyPem,
+      ca: [opts.tls.caPem, ...uploaded],
+      minVersion: opts.tls.minVersion ?? 'TLSv1.2',
+      ciphers: opts.tls.ciphers ?? DEFAULT_TLS12_CIPHERS,
+      honorCipherOrder: true,
+    };
+  };
+
+  const sockets = new Set<tls.TLSSocket>();
+  const servers: tls.Server[] = [];
+  const onPolicyChange = () => {
+    const ctx = secureContextOptions();
+    for (const s of servers) s.setSecureContext(ctx);
+  };
+  opts.policy.on('change', onPolicyChange);
+
+  const handle = (socket: tls.TLSSocket) => {
+    if (sockets.size >= limits.maxConnections) {
+      log.warn({ remote: socket.remoteAddress }, 'connection refused: too many connections');
+      socket.destroy();
+      return;
+    }
+    const cert = socket.getPeerX509Certificate();
+    if (!socket.authorized || !cert) {
+      socket.destroy();
+      return;
+    }
+    const peer: PeerCertificate = describePeer(cert, caCerts);
+    if (!authenticate(peer, opts.policy.current())) {
+      log.warn({ remote: socket.remoteAddress, serial: peer.serialNumber }, 'connection refused: certificate belongs to no live credential');
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+    serveConnection(socket, peer);
+  };
+
+  const serveConnection = (socket: tls.TLSSocket, peer: PeerCertificate) => {
+    const framer = new Framer(limits.maxMessageBytes);
+    const queue: Buffer[] = [];
+    let busy = false;
+    let partialTimer: NodeJS.Timeout | undefined;
+
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        while (queue.length > 0 && !socket.destroyed) {
+          const frame = queue.shift()!;
+          const identity = authenticate(peer, opts.policy.current());
+          if (!identity) {
+            log.info({ serial: peer.serialNumber }, 'closing connection: credential revoked');
+            socket.destroy();
+            return;
+          }
+          const reply = await dispatcher.handle(frame, identity);
+          if (!reply) {
+            socket.destroy();
+            return;
+          }
+          if (!socket.write(reply)) await new Promise((r) => socket.once('drain', r));
+        }
+      } catch (err) {
+        log.error({ err }, 'connection failed');
+        socket.destroy();
+      } finally {
+        busy = false;
+        if (queue.length > 0 && !socket.destroyed) void pump();
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = framer.push(chunk);
+      } catch (err) {
+        log.info({ reason: err instanceof TtlvError ? err.code : 'error' }, 'closing connection: unreadable stream');
+        socket.destroy();
+        return;
+      }
+      clearTimeout(partialTimer);
+      if (framer.pending > 0) partialTimer = setTimeout(() => socket.destroy(), limits.messageTimeoutMs);
+      if (frames.length === 0) return;
+      queue.push(...frames);
+      // Back-pressure: stop reading while requests are queued.
+      if (queue.length > 16) socket.pause();
+      void pump().then(() => socket.resume());
+    });
+    socket.on('close', () => clearTimeout(partialTimer));
+    socket.on('error', () => socket.destroy());
+  };
+
+  const addresses: Array<{ host: string; port: number }> = [];
+  for (const l of opts.listen) {
+    const server = tls.createServer({
+      ...secureContextOptions(),
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: limits.handshakeTimeoutMs,
+    });
+    server.on('secureConnection', handle);
+    server.on('tlsClientError', (err, socket) => {
+      log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(l.port, l.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address();
+    if (a && typeof a === 'object') addresses.push({ host: l.host, port: a.port });
+    servers.push(server);
+  }
+
+  return {
+    addresses,
+    connections: () => sockets.size,
+    async close() {
+      opts.policy.off('change', onPolicyChange);
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+
+function splitPem(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}

@@ -1,0 +1,16 @@
+// `npm test`: every check in one command. Installs what the suites need when it is missing
+// (PyKMIP from apt), type-checks, then runs the ava suites (unit, integration, interop).
+import { spawnSync } from 'node:child_process';
+import { ensurePykmip } from './setup/pykmip.ts';
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stderr.write(`\nnpm test: '${cmd} ${args.join(' ')}' failed (exit ${r.status ?? r.signal})\n`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+ensurePykmip();
+run('tsc', ['-p', 'tsconfig.json']);
+run('ava', process.argv.slice(2));
