@@ -52,7 +52,8 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
   });
   const actual = server.addresses[0]!;
   if (actual.port !== l.port) env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: actual.port });
-  const creds = relative(process.cwd(), env.credentialDir) || env.credentialDir;
+  const rel = relative(process.cwd(), env.credentialDir);
+  const creds = rel && !rel.startsWith('..') ? rel : env.credentialDir;
   process.stdout.write(
     `kmip-server (dev) listening on ${actual.host}:${actual.port}; connect with ${creds}/{ca.pem,cert.pem,key.pem} or PYKMIP_CONF=${creds}/pykmip.conf\n`,
   );

@@ -1,0 +1,125 @@
+/**
+ * The OASIS KMIP XML test vectors: where they are, which files there are, and what each holds
+ * (request/response pairs in order), with the version folder and profile family of each file.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseXmlDocument, type XmlElement } from '../../kmip-server/ttlv/xml.ts';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The vector directory: $KMIP_TESTCASES, else /work/shared/kmip-testcases, else ../shared/kmip-testcases next to
+ * the repository. Throws, naming every place looked at, when none exists.
+ */
+export function findVectorsDir(env: NodeJS.ProcessEnv = process.env): string {
+  const candidates: string[] = [];
+  if (env.KMIP_TESTCASES) {
+    // An explicit setting that does not exist is an error, not a reason to look elsewhere.
+    if (!existsSync(env.KMIP_TESTCASES)) throw new Error(`KMIP_TESTCASES=${env.KMIP_TESTCASES} does not exist`);
+    return resolve(env.KMIP_TESTCASES);
+  }
+  candidates.push('/work/shared/kmip-testcases', resolve(REPO, '../shared/kmip-testcases'));
+  for (const c of candidates) if (existsSync(c) && statSync(c).isDirectory()) return c;
+  throw new Error(`no KMIP test vectors: set KMIP_TESTCASES, or provide ${candidates.join(' or ')}`);
+}
+
+export interface VectorFile {
+  /** Absolute path. */
+  path: string;
+  /** Path relative to the vectors directory, with '/' separators (e.g. "v2.1/mandatory/BL-M-1-21.xml"). */
+  rel: string;
+  /** Version folder: "v1.0" ... "v2.1". */
+  version: string;
+  /** Profile family, see familyOf. */
+  family: string;
+  /** "M" (mandatory), "O" (optional) or undefined when the name does not say. */
+  level: 'M' | 'O' | undefined;
+}
+
+/** Every .xml file under `dir`, sorted by version folder and then by name (numbers in names sort numerically). */
+export function listVectorFiles(dir: string): VectorFile[] {
+  const out: VectorFile[] = [];
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (f.endsWith('.xml')) {
+        const rel = relative(dir, p).split(sep).join('/');
+        const version = rel.split('/')[0] ?? '';
+        out.push({ path: p, rel, version, family: familyOf(f), level: levelOf(f) });
+      }
+    }
+  };
+  walk(dir);
+  const collator = new Intl.Collator('en', { numeric: true });
+  return out.sort((a, b) => collator.compare(a.rel, b.rel));
+}
+
+/**
+ * The profile family of a vector file, from its name:
+ * - profile files `<PROFILE>-M|O-<n>-<vv>...`: the profile (BL, SKLC, AKLC, CS-BC, CS-AC, CS-RNG, SKFF, OMOS, SASED,
+ *   TL, AX, QS, PKCS11...), with an alphabetic qualifier that follows M/O kept (`CS-BC-M-GCM`, `CS-AC-M-OAEP`,
+ *   `CS-BC-M-CHACHA20`); underscores are read as hyphens (the 1.0-1.2 names); `SUITEB_128`/`_192` -> SUITEB;
+ *   `MSGENC-HTTPS|JSON|XML` -> MSGENC.
+ * - 1.4 single-feature files `TC-<NAME>-<n>-<vv>` -> `TC-<NAME>` (TC-Q-CAP, TC-WRAP, TC-STREAM-ENC...).
+ * - 1.0-1.2 test-case files: numbered ones (`TC_311_10_...`) -> `TC`; named ones (`TC_ECC_1_11_...`) ->
+ *   `TC_<NAME>` (TC_ECC, TC_NP, TC_MDO, TC_PGP, TC_SJ).
+ */
+export function familyOf(fileName: string): string {
+  const name = basename(fileName).replace(/\.xml$/i, '');
+  if (/^TC_/.test(name)) {
+    const m = /^TC_([A-Za-z][A-Za-z0-9]*)_/.exec(name);
+    return m ? `TC_${m[1]}` : 'TC';
+  }
+  if (/^TC-/.test(name)) {
+    if (/^TC-\d/.test(name)) return 'TC';
+    const m = /^TC-(.+?)-\d+-\d+/.exec(name);
+    if (m) return `TC-${m[1]}`;
+    return `TC-${name.split('-')[1] ?? ''}`;
+  }
+  const tokens = name.replace(/_/g, '-').split('-');
+  const mo = tokens.findIndex((t) => t === 'M' || t === 'O');
+  if (mo <= 0) return tokens[0] ?? name;
+  let profile = tokens.slice(0, mo).join('-');
+  if (/^SUITEB/.test(profile)) return 'SUITEB';
+  if (/^MSGENC/.test(profile)) return 'MSGENC';
+  const q = tokens[mo + 1];
+  if (q !== undefined && /^[A-Za-z][A-Za-z0-9]*$/.test(q)) profile = `${profile}-${tokens[mo]}-${q}`;
+  return profile;
+}
+
+function levelOf(fileName: string): 'M' | 'O' | undefined {
+  const tokens = basename(fileName).replace(/\.xml$/i, '').replace(/_/g, '-').split('-');
+  if (tokens.includes('M')) return 'M';
+  if (tokens.includes('O')) return 'O';
+  return undefined;
+}
+
+export interface VectorStep {
+  /** 0-based position of the request in the file. */
+  index: number;
+  request: XmlElement;
+  /** The expected answer; undefined when the file has no ResponseMessage after this request. */
+  response: XmlElement | undefined;
+}
+
+/** Reads a vector file into its request/response steps, in order. */
+export function readVectorSteps(path: string): VectorStep[] {
+  return vectorSteps(parseXmlDocument(readFileSync(path, 'utf8')));
+}
+
+export function vectorSteps(root: XmlElement): VectorStep[] {
+  const kids = root.name === 'RequestMessage' || root.name === 'ResponseMessage' ? [root] : root.children;
+  const steps: VectorStep[] = [];
+  for (let i = 0; i < kids.length; i++) {
+    const el = kids[i]!;
+    if (el.name !== 'RequestMessage') continue;
+    const next = kids[i + 1];
+    const response = next?.name === 'ResponseMessage' ? next : undefined;
+    if (response) i++;
+    steps.push({ index: steps.length, request: el, response });
+  }
+  return steps;
+}
