@@ -5,6 +5,7 @@ import { DEFAULT_SERVER_LIMITS, DEFAULT_TLS12_CIPHERS, LEGACY_TLS12_CIPHERS, typ
 export interface CliConfig {
   command: 'serve' | 'dev' | 'help';
   listen: Array<{ host: string; port: number }>;
+  httpListen: Array<{ host: string; port: number }>;
   dataDir: string;
   manifests?: string;
   tlsCert?: string;
@@ -27,6 +28,8 @@ Options:
   --host H                 listen address (dev; default 127.0.0.1)
   --port P                 listen port (default 5696; 0 picks a free one)
   --listen H:P             listen address, repeatable (serve)
+  --http-port P            also serve POST /kmip over HTTPS (TTLV, JSON, XML) on this port
+  --http-listen H:P        the same, repeatable (serve)
   --data-dir D             where the SQLite database lives (dev default: .kmip-dev)
   --manifests DIR          KmipScope/KmipRole/KmipClientCredential YAML files (policy)
   --tls-cert F --tls-key F server certificate and key (serve)
@@ -49,6 +52,8 @@ export function parseCli(argv: string[]): CliConfig {
       host: { type: 'string' },
       port: { type: 'string' },
       listen: { type: 'string', multiple: true },
+      'http-port': { type: 'string' },
+      'http-listen': { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       manifests: { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -74,12 +79,16 @@ export function parseCli(argv: string[]): CliConfig {
     return n;
   };
   const port = int('port', values.port ?? process.env.KMIP_PORT, 5696);
-  const listen = (values.listen ?? []).map((l) => {
+  const hostPort = (flag: string) => (l: string) => {
     const i = l.lastIndexOf(':');
-    if (i < 0) throw new Error(`--listen ${l}: expected HOST:PORT`);
-    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: int('listen', l.slice(i + 1), 5696) };
-  });
-  if (listen.length === 0) listen.push({ host: values.host ?? process.env.KMIP_HOST ?? '127.0.0.1', port });
+    if (i < 0) throw new Error(`--${flag} ${l}: expected HOST:PORT`);
+    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: int(flag, l.slice(i + 1), 5696) };
+  };
+  const host = values.host ?? process.env.KMIP_HOST ?? '127.0.0.1';
+  const listen = (values.listen ?? []).map(hostPort('listen'));
+  if (listen.length === 0) listen.push({ host, port });
+  const httpListen = (values['http-listen'] ?? []).map(hostPort('http-listen'));
+  if (values['http-port'] !== undefined) httpListen.push({ host, port: int('http-port', values['http-port'], 0) });
   const min = values['tls-min-version'] ?? 'TLSv1.2';
   if (min !== 'TLSv1.2' && min !== 'TLSv1.3') throw new Error('--tls-min-version must be TLSv1.2 or TLSv1.3');
   let ciphers = values['tls12-ciphers'] ?? DEFAULT_TLS12_CIPHERS;
@@ -87,6 +96,7 @@ export function parseCli(argv: string[]): CliConfig {
   return {
     command,
     listen,
+    httpListen,
     dataDir: values['data-dir'] ?? process.env.KMIP_DATA_DIR ?? (command === 'dev' ? '.kmip-dev' : '/var/lib/kube-kmip'),
     ...(values.manifests ? { manifests: values.manifests } : {}),
     ...(values['tls-cert'] ? { tlsCert: values['tls-cert'] } : {}),

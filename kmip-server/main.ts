@@ -49,6 +49,7 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
     store,
     policy,
     logger: log,
+    httpListen: cfg.httpListen,
   });
   const actual = server.addresses[0]!;
   if (actual.port !== l.port) env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: actual.port });
@@ -57,6 +58,7 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
   process.stdout.write(
     `kmip-server (dev) listening on ${actual.host}:${actual.port}; connect with ${creds}/{ca.pem,cert.pem,key.pem} or PYKMIP_CONF=${creds}/pykmip.conf\n`,
   );
+  for (const h of server.httpAddresses) process.stdout.write(`kmip-server (dev) HTTPS POST /kmip on ${h.host}:${h.port}\n`);
   return {
     ...server,
     async close() {
@@ -88,7 +90,9 @@ async function serve(cfg: CliConfig, log: pino.Logger): Promise<RunningServer> {
     store,
     policy,
     logger: log,
+    httpListen: cfg.httpListen,
   });
+  for (const h of server.httpAddresses) process.stdout.write(`kmip-server HTTPS POST /kmip on ${h.host}:${h.port}\n`);
   for (const a of server.addresses) process.stdout.write(`kmip-server listening on ${a.host}:${a.port}\n`);
   return {
     ...server,

@@ -8,6 +8,7 @@ import { authenticate, describePeer, type PeerCertificate } from './auth/authent
 import type { PolicySource } from './policy/model.ts';
 import type { ObjectStore } from './store/types.ts';
 import type { ServerInfo } from './operations/context.ts';
+import { createKmipHttpsServer } from './http.ts';
 
 /** TLS 1.2 suites offered by default: ECDHE with AES-GCM or ChaCha20 only. */
 export const DEFAULT_TLS12_CIPHERS = [
@@ -59,10 +60,13 @@ export interface KmipServerOptions {
   policy: PolicySource;
   logger: Logger;
   info?: Partial<ServerInfo>;
+  /** Optional HTTPS listeners for POST /kmip (TTLV, JSON or XML bodies), same authentication. */
+  httpListen?: Array<{ host: string; port: number }>;
 }
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
+  httpAddresses: Array<{ host: string; port: number }>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -103,6 +107,17 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
 
   const sockets = new Set<tls.TLSSocket>();
   const servers: tls.Server[] = [];
+  const listenOn = async (server: tls.Server, l: { host: string; port: number }) => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(l.port, l.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address();
+    return { host: l.host, port: a && typeof a === 'object' ? a.port : l.port };
+  };
   const onPolicyChange = () => {
     const ctx = secureContextOptions();
     for (const s of servers) s.setSecureContext(ctx);
@@ -200,20 +215,22 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     server.on('tlsClientError', (err, socket) => {
       log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(l.port, l.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = server.address();
-    if (a && typeof a === 'object') addresses.push({ host: l.host, port: a.port });
+    addresses.push(await listenOn(server, l));
+    servers.push(server);
+  }
+  const httpAddresses: Array<{ host: string; port: number }> = [];
+  for (const l of opts.httpListen ?? []) {
+    const server = createKmipHttpsServer(
+      { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
+      { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
+    );
+    httpAddresses.push(await listenOn(server, l));
     servers.push(server);
   }
 
   return {
     addresses,
+    httpAddresses,
     connections: () => sockets.size,
     async close() {
       opts.policy.off('change', onPolicyChange);

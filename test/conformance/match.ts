@@ -1,0 +1,412 @@
+/**
+ * Compares a server's actual response (TTLV) with the expected response of a test vector (XML), binding the
+ * vector's variables on the way.
+ *
+ * The rules, and every leniency they allow:
+ *
+ * - Shape. Every expected field must be present in the actual response with the same tag, item type and value,
+ *   in the expected order (an in-order subsequence: the first actual item with that tag which matches is
+ *   taken, so repeated tags are tried in turn). Result Status and Result Reason are ordinary fields, so
+ *   they must be equal.
+ * - Extra actual fields are allowed (servers may return more: optional attributes, a Result Reason on
+ *   success, vendor data), EXCEPT a tag newer than the request's protocol version, anywhere in an extra
+ *   subtree or among the children of a matched structure: a 1.x client does not know 2.x tags, and that is
+ *   the interop failure that matters. Tags are dated by `since` from the generated spec tables.
+ * - Order-insensitive lists: the payload of Get Attributes and Get Attribute List (the attributes, the
+ *   2.x Attributes structure's children, the Attribute Names / References), the payload of Query (the
+ *   Operation, Object Type... lists) and the Unique Identifiers of a Locate payload compare as sets: each
+ *   expected item must match a distinct actual item, in any order. The spec fixes no order for these.
+ * - Variables. `$NAME` in an expected value binds to the actual value the first time it is seen and must be
+ *   equal on every later use (in responses) and is sent back where a later request names it. For
+ *   `$UNIQUE_IDENTIFIER_N` the value must also differ from the other identifiers already bound (the Nth
+ *   distinct identifier). `$NOW`, `$NOW+N`, `$NOW-N` are never bound: an actual DateTime matches when it lies
+ *   within [file start + N - slack, now + N + slack] (slack 5 s by default): the server produced it while this
+ *   file ran, or echoed a value the client computed the same way.
+ * - Dates. A literal DateTime / DateTimeExtended in an expected response (the vectors' 2009-2020 dates, when
+ *   the recording was made) compares by presence and type only, EXCEPT when the client itself sent that same
+ *   literal for the same field earlier in the file (the same tag, or for a 1.x AttributeValue the same
+ *   Attribute Name): a date the client set must come back exactly. The response header's Time Stamp is
+ *   likewise presence and type only (or $NOW within the tolerance).
+ * - Server-chosen content: Result Message (text ignored; it may also be absent), Server Correlation Value
+ *   (text ignored; may be absent), Vendor Identification (text ignored), Server Information (contents
+ *   ignored, not checked for newer tags), an Attribute Index of 0 (may be absent: 1.x servers may omit the
+ *   default index).
+ * - Extracted vectors. With `collapseWhitespace` (the 1.0-1.2 vectors, extracted from documents, have runs of
+ *   spaces such as "Cryptographic   Length"), text compares with whitespace runs collapsed.
+ */
+import { ItemType, type ItemTypeCode, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
+import {
+  formatLeafText,
+  itemTypeByName,
+  itemTypeName,
+  parseLeafText,
+  resolveTag,
+  tagLabel,
+  type ValueContext,
+  type XmlElement,
+} from '../../kmip-server/ttlv/xml.ts';
+import { tagByName, tagSince } from '../../kmip-server/ttlv/spec/names.ts';
+
+export interface ProtocolVersion {
+  major: number;
+  minor: number;
+}
+
+export interface Mismatch {
+  /** Where, e.g. "ResponseMessage/BatchItem/ResponsePayload/UniqueIdentifier". */
+  path: string;
+  message: string;
+  expected?: string;
+  actual?: string;
+  /** The actual batch item's result when it was not a success, to explain the mismatch. */
+  note?: string;
+}
+
+export interface MatchOptions {
+  /** Protocol version of the request this response answers. */
+  requestVersion: ProtocolVersion;
+  /** Collapse whitespace runs in text before comparing (the 1.0-1.2 vectors). */
+  collapseWhitespace?: boolean;
+  /** Seconds of slack for $NOW; default 5. */
+  nowSlack?: number;
+}
+
+const TAG = {
+  Attribute: tagOf('Attribute'),
+  AttributeName: tagOf('Attribute Name'),
+  AttributeValue: tagOf('Attribute Value'),
+  AttributeIndex: tagOf('Attribute Index'),
+  Attributes: tagOf('Attributes'),
+  BatchItem: tagOf('Batch Item'),
+  Operation: tagOf('Operation'),
+  ResponsePayload: tagOf('Response Payload'),
+  ResultStatus: tagOf('Result Status'),
+  ResultReason: tagOf('Result Reason'),
+  ResultMessage: tagOf('Result Message'),
+  TimeStamp: tagOf('Time Stamp'),
+  ServerCorrelationValue: tagOf('Server Correlation Value'),
+  VendorIdentification: tagOf('Vendor Identification'),
+  ServerInformation: tagOf('Server Information'),
+  UniqueIdentifier: tagOf('Unique Identifier'),
+};
+
+function tagOf(name: string): number {
+  const t = tagByName(name);
+  if (!t) throw new Error(`spec tables lack the tag ${name}`);
+  return t.tag;
+}
+
+/** Operations whose response payload lists compare as sets. */
+const SET_PAYLOADS = new Set(['GetAttributes', 'GetAttributeList', 'Query', 'Locate']);
+
+const NOW_RE = /^NOW(?:([+-])(\d+))?$/;
+
+const collapse = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** Variables of one vector file: what responses bound, plus the clock and the dates the client sent. */
+export class Scope {
+  vars = new Map<string, TtlvItem>();
+  /** Seconds since the epoch when the file started. */
+  readonly fileStart: number;
+  readonly clock: () => number;
+  /** Literal DateTime values the client sent, by the field's tag (the attribute's tag for a 1.x AttributeValue). */
+  readonly clientDates = new Map<number, Set<number>>();
+
+  constructor(opts: { clock?: () => number; fileStart?: number } = {}) {
+    this.clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.fileStart = opts.fileStart ?? this.clock();
+  }
+
+  /** Value for a `$NAME` in a request: $NOW±N is computed, anything else must have been bound by a response. */
+  resolveForRequest(name: string, type: ItemTypeCode, tag: number): TtlvItem | undefined {
+    const now = NOW_RE.exec(name);
+    if (now) {
+      const off = now[1] === undefined ? 0 : (now[1] === '-' ? -1 : 1) * Number(now[2]);
+      const t = this.clock() + off;
+      if (type === ItemType.DateTime) return { tag, type, value: t };
+      if (type === ItemType.DateTimeExtended) return { tag, type, value: BigInt(t) * 1_000_000n };
+      return undefined;
+    }
+    const v = this.vars.get(name);
+    return v === undefined ? undefined : ({ ...v, tag } as TtlvItem);
+  }
+
+  /** Records the literal dates of a request (element form), so their echoes compare exactly. */
+  noteRequest(el: XmlElement, attributeName?: string): void {
+    if (el.attrs.type === 'DateTime' && el.attrs.value !== undefined && !el.attrs.value.startsWith('$')) {
+      const tag = resolveTag(el.name, el.attrs.tag);
+      const key = tag === TAG.AttributeValue && attributeName !== undefined ? tagByName(attributeName)?.tag : tag;
+      if (key === undefined || tag === undefined) return;
+      try {
+        const v = parseLeafText(tag, ItemType.DateTime, el.attrs.value).value as number;
+        let set = this.clientDates.get(key);
+        if (!set) this.clientDates.set(key, (set = new Set()));
+        set.add(v);
+      } catch {
+        // an unreadable date in a request fails when the request is built
+      }
+      return;
+    }
+    const an = el.children.find((c) => c.name === 'AttributeName')?.attrs.value;
+    for (const c of el.children) this.noteRequest(c, el.name === 'Attribute' ? an : undefined);
+  }
+}
+
+interface Ctx {
+  path: string;
+  attributeName?: string;
+  /** XML name of the enclosing batch item's operation. */
+  operation?: string;
+  /** Inside a GetAttributes payload. */
+  inGetAttributes?: boolean;
+}
+
+interface State {
+  scope: Scope;
+  opts: MatchOptions;
+  reqVersion: string;
+}
+
+const versionKey = (v: string): number => {
+  const [a, b] = v.split('.').map(Number);
+  return (a ?? 0) * 1000 + (b ?? 0);
+};
+
+/**
+ * Matches one actual response against the expected ResponseMessage element. Returns the first mismatch, or
+ * undefined. Variables bound by a successful match stay bound in `scope`; a failed match may leave the
+ * bindings it made before the mismatch.
+ */
+export function matchResponse(expected: XmlElement, actual: TtlvItem, scope: Scope, opts: MatchOptions): Mismatch | undefined {
+  const st: State = { scope, opts, reqVersion: `${opts.requestVersion.major}.${opts.requestVersion.minor}` };
+  const tag = resolveTag(expected.name, expected.attrs.tag);
+  if (tag !== actual.tag) {
+    return { path: expected.name, message: 'different message', expected: expected.name, actual: tagLabel(actual.tag) };
+  }
+  return matchItem(expected, actual, { path: expected.name }, st);
+}
+
+function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatch | undefined {
+  const tag = act.tag;
+  const typeName = exp.attrs.type ?? 'Structure';
+  const type = itemTypeByName(typeName);
+  if (type === undefined) return { path: ctx.path, message: `the vector has an unknown type "${typeName}"` };
+  if (act.type !== type) {
+    return { path: ctx.path, message: 'different item type', expected: typeName, actual: itemTypeName(act.type) };
+  }
+  if (act.type === ItemType.Structure) {
+    if (tag === TAG.ServerInformation) return undefined;
+    const child: Ctx = { path: ctx.path };
+    if (ctx.operation !== undefined) child.operation = ctx.operation;
+    if (ctx.inGetAttributes) child.inGetAttributes = true;
+    let setMode = false;
+    if (tag === TAG.BatchItem) {
+      const op = exp.children.find((c) => c.name === 'Operation')?.attrs.value;
+      if (op !== undefined) child.operation = op;
+      else delete child.operation;
+    }
+    if (tag === TAG.Attribute) {
+      const an = exp.children.find((c) => resolveTag(c.name, c.attrs.tag) === TAG.AttributeName)?.attrs.value;
+      if (an !== undefined) child.attributeName = an;
+    }
+    if (tag === TAG.ResponsePayload && child.operation !== undefined && SET_PAYLOADS.has(child.operation)) {
+      setMode = true;
+      if (child.operation === 'GetAttributes') child.inGetAttributes = true;
+    }
+    if (tag === TAG.Attributes && ctx.inGetAttributes) setMode = true;
+    const m = matchChildren(exp.children, act.value, setMode, child, st);
+    if (m && tag === TAG.BatchItem && !m.note) {
+      const note = resultNote(act);
+      if (note) m.note = note;
+    }
+    return m;
+  }
+  return matchLeaf(exp, act, ctx, st);
+}
+
+/** "OperationFailed / ItemNotFound: message" for an actual batch item that did not succeed. */
+function resultNote(batchItem: TtlvItem): string | undefined {
+  if (batchItem.type !== ItemType.Structure) return undefined;
+  const status = batchItem.value.find((c) => c.tag === TAG.ResultStatus);
+  if (!status || status.value === 0) return undefined;
+  const reason = batchItem.value.find((c) => c.tag === TAG.ResultReason);
+  const msg = batchItem.value.find((c) => c.tag === TAG.ResultMessage);
+  return `actual result ${formatLeafText(status)}${reason ? ` / ${formatLeafText(reason)}` : ''}${msg ? `: ${formatLeafText(msg)}` : ''}`;
+}
+
+/** Expected children that may be absent from the actual response. */
+function optional(e: XmlElement, tag: number): boolean {
+  if (tag === TAG.ResultMessage || tag === TAG.ServerCorrelationValue || tag === TAG.ServerInformation) return true;
+  if (tag === TAG.AttributeIndex && (e.attrs.value ?? '').trim() === '0') return true;
+  return false;
+}
+
+function matchChildren(expKids: XmlElement[], actKids: TtlvItem[], setMode: boolean, ctx: Ctx, st: State): Mismatch | undefined {
+  const used = new Set<number>();
+  let cursor = 0;
+  const label = (i: number): string => {
+    const a = actKids[i]!;
+    const same = actKids.filter((x) => x.tag === a.tag).length;
+    const k = actKids.slice(0, i).filter((x) => x.tag === a.tag).length;
+    return `${ctx.path}/${tagLabel(a.tag)}${same > 1 ? `[${k}]` : ''}`;
+  };
+  for (const e of expKids) {
+    const tag = resolveTag(e.name, e.attrs.tag);
+    if (tag === undefined) return { path: `${ctx.path}/${e.name}`, message: `the vector has an unknown tag <${e.name}> (line ${e.line})` };
+    let firstFailure: Mismatch | undefined;
+    let found = false;
+    for (let i = setMode ? 0 : cursor; i < actKids.length; i++) {
+      if (used.has(i) || actKids[i]!.tag !== tag) continue;
+      const snap = new Map(st.scope.vars);
+      const c: Ctx = { ...ctx, path: label(i) };
+      const m = matchItem(e, actKids[i]!, c, st);
+      if (!m) {
+        used.add(i);
+        if (!setMode) cursor = i + 1;
+        found = true;
+        break;
+      }
+      st.scope.vars = snap;
+      firstFailure ??= m;
+    }
+    if (found) continue;
+    if (firstFailure) return firstFailure;
+    if (optional(e, tag)) continue;
+    const path = `${ctx.path}/${e.name}`;
+    const early = !setMode && actKids.some((a, i) => i < cursor && !used.has(i) && a.tag === tag);
+    return {
+      path,
+      message: early ? 'present, but out of order' : 'missing',
+      expected: describeExpected(e),
+      actual: early ? 'earlier in the structure' : 'absent',
+    };
+  }
+  for (let i = 0; i < actKids.length; i++) {
+    if (used.has(i)) continue;
+    const m = newerTag(actKids[i]!, label(i), st);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/** A tag newer than the request's version anywhere in an extra subtree. */
+function newerTag(item: TtlvItem, path: string, st: State): Mismatch | undefined {
+  if (item.tag === TAG.ServerInformation) return undefined;
+  const since = tagSince(item.tag);
+  if (since !== undefined && versionKey(since) > versionKey(st.reqVersion)) {
+    return {
+      path,
+      message: `extra field ${tagLabel(item.tag)} is a KMIP ${since} tag, newer than the request's version ${st.reqVersion}`,
+      expected: 'absent',
+      actual: item.type === ItemType.Structure ? 'Structure' : `${itemTypeName(item.type)} ${formatLeafText(item)}`,
+    };
+  }
+  if (item.type === ItemType.Structure) {
+    for (const c of item.value) {
+      const m = newerTag(c, `${path}/${tagLabel(c.tag)}`, st);
+      if (m) return m;
+    }
+  }
+  return undefined;
+}
+
+function describeExpected(e: XmlElement): string {
+  if (e.attrs.type === undefined || e.attrs.type === 'Structure') return `Structure ${e.name}`;
+  return `${e.attrs.type} ${e.attrs.value ?? ''}`;
+}
+
+function display(item: TtlvItem, vctx?: ValueContext): string {
+  try {
+    return formatLeafText(item, vctx);
+  } catch {
+    return String(item.value);
+  }
+}
+
+function valuesEqual(a: TtlvItem, b: TtlvItem, collapseText: boolean): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === ItemType.ByteString) {
+    const bv = b.value as Uint8Array;
+    return a.value.length === bv.length && a.value.every((x, i) => x === bv[i]);
+  }
+  if (a.type === ItemType.TextString && collapseText) return collapse(a.value) === collapse(b.value as string);
+  if (a.type === ItemType.Structure) {
+    const bv = b.value as TtlvItem[];
+    return a.value.length === bv.length && a.value.every((x, i) => x.tag === bv[i]!.tag && valuesEqual(x, bv[i]!, collapseText));
+  }
+  return a.value === b.value;
+}
+
+function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatch | undefined {
+  const text = exp.attrs.value ?? '';
+  const tag = act.tag;
+  const vctx: ValueContext | undefined = ctx.attributeName === undefined ? undefined : { attributeName: ctx.attributeName };
+  const collapseText = st.opts.collapseWhitespace === true;
+
+  if (text.startsWith('$')) {
+    const name = text.slice(1);
+    const now = NOW_RE.exec(name);
+    if (now) {
+      if (act.type !== ItemType.DateTime && act.type !== ItemType.DateTimeExtended) {
+        return { path: ctx.path, message: `${text} needs a date`, expected: text, actual: itemTypeName(act.type) };
+      }
+      const secs = act.type === ItemType.DateTime ? act.value : Number(act.value / 1_000_000n);
+      const off = now[1] === undefined ? 0 : (now[1] === '-' ? -1 : 1) * Number(now[2]);
+      const slack = st.opts.nowSlack ?? 5;
+      const lo = st.scope.fileStart + off - slack;
+      const hi = st.scope.clock() + off + slack;
+      if (secs < lo || secs > hi) {
+        return {
+          path: ctx.path,
+          message: `not within the ${text} window`,
+          expected: `${text} (${display({ tag, type: ItemType.DateTime, value: lo })} .. ${display({ tag, type: ItemType.DateTime, value: hi })})`,
+          actual: display(act),
+        };
+      }
+      return undefined;
+    }
+    const bound = st.scope.vars.get(name);
+    if (bound) {
+      if (valuesEqual({ ...bound, tag } as TtlvItem, act, collapseText)) return undefined;
+      return { path: ctx.path, message: `differs from the value bound to ${text}`, expected: `${text} = ${display(bound)}`, actual: display(act, vctx) };
+    }
+    if (name.startsWith('UNIQUE_IDENTIFIER')) {
+      for (const [k, v] of st.scope.vars) {
+        if (k.startsWith('UNIQUE_IDENTIFIER') && valuesEqual({ ...v, tag } as TtlvItem, act, false)) {
+          return { path: ctx.path, message: `the server returned the identifier already bound to $${k}`, expected: `a new ${text}`, actual: display(act) };
+        }
+      }
+    }
+    st.scope.vars.set(name, act);
+    return undefined;
+  }
+
+  // Server-chosen content: presence and type only.
+  if (tag === TAG.TimeStamp || tag === TAG.ResultMessage || tag === TAG.ServerCorrelationValue || tag === TAG.VendorIdentification) {
+    return undefined;
+  }
+
+  let expItem: TtlvItem;
+  try {
+    expItem = parseLeafText(tag, act.type, text, vctx);
+  } catch (e) {
+    return { path: ctx.path, message: `the vector's value is unreadable: ${(e as Error).message}`, expected: text };
+  }
+
+  if (act.type === ItemType.DateTime || act.type === ItemType.DateTimeExtended) {
+    const key = tag === TAG.AttributeValue && ctx.attributeName !== undefined ? tagByName(ctx.attributeName)?.tag : tag;
+    const secs = act.type === ItemType.DateTime ? (expItem.value as number) : Number((expItem.value as bigint) / 1_000_000n);
+    const clientSet = key !== undefined && st.scope.clientDates.get(key)?.has(secs) === true;
+    if (!clientSet || valuesEqual(expItem, act, false)) return undefined;
+    return { path: ctx.path, message: 'differs from the date the client set', expected: text, actual: display(act) };
+  }
+
+  if (valuesEqual(expItem, act, collapseText)) return undefined;
+  return { path: ctx.path, message: 'different value', expected: display(expItem, vctx), actual: display(act, vctx) };
+}
+
+/** One line for a mismatch: "path: message (expected X, actual Y) [note]". */
+export function formatMismatch(m: Mismatch): string {
+  const ea = m.expected !== undefined || m.actual !== undefined ? ` (expected ${m.expected ?? '?'}, actual ${m.actual ?? '?'})` : '';
+  return `${m.path}: ${m.message}${ea}${m.note ? ` [${m.note}]` : ''}`;
+}
