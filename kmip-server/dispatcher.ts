@@ -90,9 +90,11 @@ export class Dispatcher {
     const uow = new UnitOfWork(this.#opts.store, identity.scopeId);
     const placeholder: { id?: string } = {};
     const now = Math.floor(Date.now() / 1000);
-    const allowed = Object.entries(OPERATION_PERMISSION)
-      .filter(([code, perm]) => HANDLERS.has(Number(code)) && identity.operations.has(perm))
-      .map(([code]) => Number(code));
+    let allowed: number[] | undefined;
+    const allowedOperations = () =>
+      (allowed ??= Object.entries(OPERATION_PERMISSION)
+        .filter(([code, perm]) => HANDLERS.has(Number(code)) && identity.operations.has(perm))
+        .map(([code]) => Number(code)));
     const results: ItemResult[] = [];
     let failed = false;
 
@@ -105,7 +107,7 @@ export class Dispatcher {
         ...(batchId?.type === ItemType.ByteString ? { batchId: batchId.value } : {}),
       };
       if (failed && continuation !== BatchErrorContinuationOption.Continue) break;
-      const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations: allowed };
+      const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations };
       const result = await this.#runItem(item, op, ctx);
       results.push({ ...base, ...result });
       if (result.status !== ResultStatus.Success) failed = true;

@@ -23,8 +23,8 @@ export interface OperationContext {
   /** Current time in whole seconds since the epoch (one value per message). */
   now: number;
   server: ServerInfo;
-  /** Operations this identity may run (for Query). */
-  allowedOperations: readonly number[];
+  /** Operations this server implements and this identity may run (for Query); computed on demand. */
+  allowedOperations: () => readonly number[];
 }
 
 /**

@@ -1,0 +1,99 @@
+// `npm run bench`: closed-loop clients over N mutual-TLS connections against kube-kmip's dev
+// server and PyKMIP's server started in the same run; ops/s and latency percentiles side by side.
+// Results are printed and written to docs/benchmarks.md with the machine and date.
+import { cpus, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { KmipClient } from '../../kmip-server/client/client.ts';
+import { startDevServer, startPykmipServer, type BenchTarget } from './servers.ts';
+
+const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+const CONNECTIONS = [1, 16];
+
+interface Result { target: string; op: string; connections: number; ops: number; opsPerSec: number; p50: number; p99: number }
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function connect(t: BenchTarget): Promise<KmipClient> {
+  return KmipClient.connect({
+    host: t.host, port: t.port, ca: t.ca, cert: t.cert, key: t.key, servername: 'localhost',
+    ...(t.ciphers ? { ciphers: t.ciphers } : {}), ...(t.maxVersion ? { maxVersion: t.maxVersion } : {}),
+    version: t.version, timeoutMs: 60_000,
+  });
+}
+
+async function closedLoop(t: BenchTarget, op: string, connections: number, fn: (c: KmipClient) => Promise<unknown>): Promise<Result> {
+  const clients = await Promise.all(Array.from({ length: connections }, () => connect(t)));
+  const latencies: number[] = [];
+  for (const c of clients) await fn(c); // warm-up, and fail fast if the operation does not work
+  const end = performance.now() + DURATION_MS;
+  await Promise.all(clients.map(async (c) => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      await fn(c);
+      latencies.push(performance.now() - s);
+    }
+  }));
+  await Promise.all(clients.map((c) => c.close()));
+  latencies.sort((a, b) => a - b);
+  return { target: t.name, op, connections, ops: latencies.length, opsPerSec: latencies.length / (DURATION_MS / 1000), p50: pct(latencies, 50), p99: pct(latencies, 99) };
+}
+
+async function benchTarget(t: BenchTarget): Promise<Result[]> {
+  const setup = await connect(t);
+  const uid = await setup.create({ length: 256 });
+  await setup.close();
+  const out: Result[] = [];
+  for (const n of CONNECTIONS) {
+    out.push(await closedLoop(t, 'Get', n, (c) => c.get(uid)));
+    out.push(await closedLoop(t, 'Create', n, (c) => c.create({ length: 256 })));
+  }
+  return out;
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const dev = await startDevServer();
+  const py = await startPykmipServer(dev.dataDir);
+  let ours: Result[] = [];
+  let theirs: Result[] = [];
+  try {
+    ours = await benchTarget(dev);
+    theirs = await benchTarget(py);
+  } finally {
+    await dev.stop();
+    await py.stop();
+  }
+  const rows = ours.map((o) => {
+    const p = theirs.find((x) => x.op === o.op && x.connections === o.connections)!;
+    return { o, p, ratio: o.opsPerSec / p.opsPerSec };
+  });
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const lines = [
+    '| operation | connections | kube-kmip ops/s | p50 ms | p99 ms | PyKMIP ops/s | p50 ms | p99 ms | ratio |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(({ o, p, ratio }) =>
+      `| ${o.op} | ${o.connections} | ${fmt(o.opsPerSec)} | ${fmt(o.p50, 2)} | ${fmt(o.p99, 2)} | ${fmt(p.opsPerSec)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${fmt(ratio, 1)}× |`),
+  ];
+  process.stdout.write(`\n${machine}; ${DURATION_MS / 1000} s per cell, closed loop, AES-256 keys, KMIP 1.4 (kube-kmip) / 1.2 (PyKMIP)\n\n${lines.join('\n')}\n`);
+  const doc = [
+    '# Benchmarks',
+    '',
+    'Produced by `npm run bench` (test/bench/run.ts); rerun it to refresh this page. Closed-loop clients,',
+    'each on its own mutual-TLS connection, against kube-kmip\'s dev server (SQLite, synchronous=FULL)',
+    'and PyKMIP\'s `pykmip-server` (Debian python3-pykmip 0.10, SQLite) started in the same run on the same',
+    `machine. Each cell runs ${DURATION_MS / 1000} s after a warm-up request per connection.`,
+    '',
+    `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    ...lines,
+    '',
+  ].join('\n');
+  await writeFile(fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)), doc);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
