@@ -71,12 +71,23 @@ if have_all; then
   exit 0
 fi
 
+rm -f "$OUT"/*.tmp.* # left by a build that was killed mid-way (we hold the lock)
+
 export CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 PFLAG=()
 [[ -n "${ENVTEST_GO_PARALLEL:-}" ]] && PFLAG=(-p "$ENVTEST_GO_PARALLEL")
 NICE=(nice -n 19)
+
+# Runs a command with its output in a log file; shows the log's tail only if it fails.
+quiet() { # <dir to run in> <log file> <command...>
+  local dir="$1" logf="$2"; shift 2
+  if ! (cd "$dir" && "$@") >"$logf" 2>&1; then
+    tail -n 40 "$logf" >&2
+    die "failed: $* (full output in $logf)"
+  fi
+}
 
 elapsed() { printf '%ds' "$(( $(date +%s) - $1 ))"; }
 
@@ -86,7 +97,7 @@ go_build() { # <wrapper dir> <output path> <ldflags> <tags> <package>
   tmp="$(mktemp "$out.tmp.XXXXXX")"
   if ! (cd "$dir" && "${NICE[@]}" go build "${PFLAG[@]}" -trimpath ${tags:+-tags="$tags"} -ldflags="$ldflags" -o "$tmp" "$pkg"); then
     rm -f "$tmp"
-    return 1
+    die "go build $pkg failed (see above)"
   fi
   chmod 0755 "$tmp"
   mv -f "$tmp" "$out"
@@ -108,7 +119,7 @@ build_etcd() {
   fresh_module "$dir" kube-kmip.invalid/envtest-etcd
   # server/v3's own go.mod has directory replaces, which go ignores for a dependency: the wrapper
   # needs none. Name the exact version: a bare `go get -tool pkg` would mean @upgrade.
-  (cd "$dir" && "${NICE[@]}" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION") >&2
+  quiet "$dir" "$dir/go-get.log" "${NICE[@]}" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   log "etcd $ETCD_VERSION: building"
   go_build "$dir" "$OUT/etcd" "-s -w" "" go.etcd.io/etcd/server/v3
   printf '%s\n' "$ETCD_VERSION" >"$ETCD_STAMP"
@@ -123,7 +134,10 @@ prepare_kube() {
   local t0 info gomod mods m line
   t0=$(date +%s)
   log "kubernetes $K8S_VERSION: fetching its go.mod"
-  info="$(cd "$SRC" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION")"
+  if ! info="$(cd "$SRC" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>&1)"; then
+    printf '%s\n' "$info" >&2
+    die "cannot download k8s.io/kubernetes@$K8S_VERSION (does the module proxy serve that release? go list -m -versions k8s.io/kubernetes)"
+  fi
   gomod="$(printf '%s' "$info" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
   [[ -f "$gomod" ]] || die "go mod download gave no GoMod for k8s.io/kubernetes@$K8S_VERSION"
   BUILD_DATE="$(printf '%s' "$info" | sed -n 's/^[[:space:]]*"Time": "\(.*\)",\{0,1\}$/\1/p')"
@@ -151,17 +165,18 @@ prepare_kube() {
   ' "$gomod")
   (cd "$KUBE_DIR" && go mod edit "${args[@]}")
   log "kubernetes $K8S_VERSION: resolving dependencies (go get -tool)"
-  (cd "$KUBE_DIR" && "${NICE[@]}" go get -tool \
+  quiet "$KUBE_DIR" "$KUBE_DIR/go-get.log" "${NICE[@]}" go get -tool \
     "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-    "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION") >&2
+    "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION"
   # go get must not have moved kubernetes off the pinned release.
   local got
   got="$(cd "$KUBE_DIR" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
   [[ "$got" == "$K8S_VERSION" ]] || die "wrapper resolved k8s.io/kubernetes $got, wanted $K8S_VERSION"
   local x=() p
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    # gitCommit is unknown from the module proxy: blank it rather than leave '$Format:%H$'.
     x+=("-X '$p.gitVersion=$K8S_VERSION'" "-X '$p.gitMajor=1'" "-X '$p.gitMinor=$K8S_MINOR'"
-        "-X '$p.gitTreeState=clean'")
+        "-X '$p.gitTreeState=clean'" "-X '$p.gitCommit='")
     [[ -n "$BUILD_DATE" ]] && x+=("-X '$p.buildDate=$BUILD_DATE'")
   done
   KUBE_LDFLAGS="-s -w ${x[*]}"
@@ -179,6 +194,10 @@ build_kube() { # <binary name>
 }
 
 T_ALL=$(date +%s)
+# Resolve the kubernetes wrapper first: a bad version fails in seconds, not after building etcd.
+if [[ ! -x "$OUT/kube-apiserver" || ! -x "$OUT/kube-controller-manager" ]]; then
+  prepare_kube
+fi
 if [[ ! -x "$OUT/etcd" || "$(cat "$ETCD_STAMP" 2>/dev/null)" != "$ETCD_VERSION" ]]; then
   rm -f "$ETCD_STAMP"
   build_etcd
