@@ -41,6 +41,8 @@ Options:
   --max-message-bytes N    default ${DEFAULT_SERVER_LIMITS.maxMessageBytes}
   --max-connections N      default ${DEFAULT_SERVER_LIMITS.maxConnections}
   --idle-timeout-ms N      default ${DEFAULT_SERVER_LIMITS.idleTimeoutMs}
+  --message-timeout-ms N   a started message must arrive whole within this; default ${DEFAULT_SERVER_LIMITS.messageTimeoutMs}
+  --handshake-timeout-ms N default ${DEFAULT_SERVER_LIMITS.handshakeTimeoutMs}
   --log-level L            pino level (default info)
 `;
 
@@ -66,6 +68,8 @@ export function parseCli(argv: string[]): CliConfig {
       'max-message-bytes': { type: 'string' },
       'max-connections': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
+      'message-timeout-ms': { type: 'string' },
+      'handshake-timeout-ms': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -110,6 +114,8 @@ export function parseCli(argv: string[]): CliConfig {
       maxMessageBytes: int('max-message-bytes', values['max-message-bytes'], DEFAULT_SERVER_LIMITS.maxMessageBytes),
       maxConnections: int('max-connections', values['max-connections'], DEFAULT_SERVER_LIMITS.maxConnections),
       idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms'], DEFAULT_SERVER_LIMITS.idleTimeoutMs),
+      messageTimeoutMs: int('message-timeout-ms', values['message-timeout-ms'], DEFAULT_SERVER_LIMITS.messageTimeoutMs),
+      handshakeTimeoutMs: int('handshake-timeout-ms', values['handshake-timeout-ms'], DEFAULT_SERVER_LIMITS.handshakeTimeoutMs),
     },
     logLevel: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
   };

@@ -183,6 +183,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     };
 
     socket.on('data', (chunk: Buffer) => {
+      const wasPending = framer.pending > 0;
       let frames: Buffer[];
       try {
         frames = framer.push(chunk);
@@ -191,8 +192,13 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
         socket.destroy();
         return;
       }
-      clearTimeout(partialTimer);
-      if (framer.pending > 0) partialTimer = setTimeout(() => socket.destroy(), limits.messageTimeoutMs);
+      // The deadline runs from a message's first byte, not its latest: a client trickling one
+      // byte at a time must not hold a connection open forever.
+      if (framer.pending === 0) clearTimeout(partialTimer);
+      else if (!wasPending || frames.length > 0) {
+        clearTimeout(partialTimer);
+        partialTimer = setTimeout(() => socket.destroy(), limits.messageTimeoutMs);
+      }
       if (frames.length === 0) return;
       queue.push(...frames);
       // Back-pressure: stop reading while requests are queued.
@@ -212,8 +218,11 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       handshakeTimeout: limits.handshakeTimeoutMs,
     });
     server.on('secureConnection', handle);
+    // Node reports a handshake timeout or failure here but leaves the socket open: close it, or
+    // silent TCP connections would pile up.
     server.on('tlsClientError', (err, socket) => {
       log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+      socket.destroy();
     });
     addresses.push(await listenOn(server, l));
     servers.push(server);
@@ -224,6 +233,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
       { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
     );
+    server.on('tlsClientError', (_err, socket) => socket.destroy());
     httpAddresses.push(await listenOn(server, l));
     servers.push(server);
   }

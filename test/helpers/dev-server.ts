@@ -167,3 +167,19 @@ export async function startDevServer(t: Teardown, opts: StartOptions = {}): Prom
     },
   };
 }
+
+/**
+ * Teardown for suite-wide fixtures made in `test.before`: a hook's own teardown runs as soon as the
+ * hook ends, so register `run` with `test.after.always` instead.
+ */
+export function suiteTeardown(): Teardown & { run(): Promise<void> } {
+  const fns: Array<() => unknown> = [];
+  return {
+    teardown: (fn: () => unknown) => {
+      fns.push(fn);
+    },
+    async run() {
+      for (const fn of fns.reverse()) await fn();
+    },
+  } as Teardown & { run(): Promise<void> };
+}

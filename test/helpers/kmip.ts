@@ -6,11 +6,11 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import YAML from 'yaml';
-import { KmipClient, KmipResultError, type ClientOptions, type ParsedResponse } from '../../kmip-server/client/client.ts';
+import { KmipClient, KmipResultError, V1_4, requestMessage, type ClientOptions, type ParsedResponse } from '../../kmip-server/client/client.ts';
 import { KmipConnection } from '../../kmip-server/client/connection.ts';
-import { ResultReason, ResultStatus } from '../../kmip-server/ttlv/enums.ts';
+import { KeyFormatType, ResultReason, ResultStatus, RevocationReasonCode, SecretDataType } from '../../kmip-server/ttlv/enums.ts';
 import { Tag } from '../../kmip-server/ttlv/tag.ts';
-import { ItemType, struct, text, type StructureItem, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
+import { ItemType, bytes, enumeration, struct, text, type StructureItem, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
 import type { CredentialFiles, DevServer, Teardown } from './dev-server.ts';
 
 export { ResultReason, ResultStatus };
@@ -147,40 +147,54 @@ export function nameValue(v: TtlvItem | undefined): string | undefined {
 }
 
 /**
- * Whether a TLS handshake with `cert`/`key` (or none) is refused. With TLS 1.3 a client learns of
- * the server's refusal of its certificate only after its own handshake finished, so this also sends
- * nothing and waits for the server to close: 'refused' means the socket errored or closed without
- * the server ever letting it be used. Returns how it ended.
+ * Tries a Discover Versions with `client`'s certificate (or none). 'handshake': the TLS handshake
+ * failed; 'request': the handshake completed from the client's side but the server closed the
+ * connection without answering (with TLS 1.3 a client learns of a refused certificate only after
+ * its own handshake finished); 'answered': the server answered (the certificate was accepted).
  */
-export async function handshakeOutcome(
+export async function tryRequest(
   server: Pick<DevServer, 'host' | 'port' | 'credentials'>,
   client: { certPem?: string; keyPem?: string },
-  opts: { maxVersion?: tls.SecureVersion; waitMs?: number } = {},
-): Promise<{ connected: boolean; closedBy: 'error' | 'close' | 'still-open'; error?: string }> {
-  return new Promise((resolve) => {
-    const socket = tls.connect({
+  opts: { maxVersion?: tls.SecureVersion; timeoutMs?: number } = {},
+): Promise<{ stage: 'handshake' | 'request' | 'answered'; error?: string }> {
+  let conn: KmipConnection;
+  try {
+    conn = await KmipConnection.connect({
       host: server.host,
       port: server.port,
       ca: server.credentials.caPem,
       ...(client.certPem ? { cert: client.certPem } : {}),
       ...(client.keyPem ? { key: client.keyPem } : {}),
       ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}),
+      timeoutMs: opts.timeoutMs ?? 5000,
     });
-    let connected = false;
-    let done = false;
-    const finish = (closedBy: 'error' | 'close' | 'still-open', error?: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ connected, closedBy, ...(error ? { error } : {}) });
-    };
-    const timer = setTimeout(() => finish('still-open'), opts.waitMs ?? 3000);
-    socket.on('secureConnect', () => {
-      connected = true;
-    });
-    socket.on('data', () => undefined);
-    socket.on('error', (e) => finish('error', e.message));
-    socket.on('close', () => finish('close'));
-  });
+  } catch (err) {
+    return { stage: 'handshake', error: (err as Error).message };
+  }
+  try {
+    await conn.send(requestMessage(V1_4, [{ operation: 'Discover Versions', payload: [] }]));
+    return { stage: 'answered' };
+  } catch (err) {
+    return { stage: 'request', error: (err as Error).message };
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Payload pieces
+
+export const uidItem = (uid: string): TtlvItem => text(Tag.UniqueIdentifier, uid);
+
+/** Revoke payload: Unique Identifier and Revocation Reason (default Cessation of Operation). */
+export const revokePayload = (uid: string, code: number = RevocationReasonCode.CessationOfOperation): TtlvItem[] => [
+  uidItem(uid),
+  struct(Tag.RevocationReason, [enumeration(Tag.RevocationReasonCode, code)]),
+];
+
+/** A Secret Data object (Password) holding `value`, for Register. */
+export const secretDataObject = (value: Uint8Array): StructureItem =>
+  struct(Tag.SecretData, [
+    enumeration(Tag.SecretDataType, SecretDataType.Password),
+    struct(Tag.KeyBlock, [enumeration(Tag.KeyFormatType, KeyFormatType.Opaque), struct(Tag.KeyValue, [bytes(Tag.KeyMaterial, value)])]),
+  ]);

@@ -30,6 +30,8 @@ def jsonable(v):
         return v
     if isinstance(v, (list, tuple)):
         return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: jsonable(x) for k, x in v.items()}
     if isinstance(v, Name):
         return {"name_value": v.name_value.value, "name_type": v.name_type.value.name}
     if isinstance(v, primitives.Base) and not isinstance(v, primitives.Struct) and hasattr(v, "value"):
@@ -42,8 +44,16 @@ def masks(names):
 
 
 def op_open(a):
+    """A fresh connection (closing any previous one): one per test, in a long-lived process."""
     global client
-    client = ProxyKmipClient(config_file=a["config_file"], kmip_version=enums.KMIPVersion[a["version"]])
+    if client is not None:
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - the old connection may be broken already
+            pass
+        client = None
+    version = enums.KMIPVersion[a["version"]] if a.get("version") else None  # None: PyKMIP's default, 1.2
+    client = ProxyKmipClient(config_file=a["config_file"], kmip_version=version)
     client.open()
     return None
 
@@ -171,8 +181,10 @@ def op_discover_versions(a):
 
 
 def op_close(a):
+    global client
     if client is not None:
-        client.close()
+        c, client = client, None
+        c.close()
     return None
 
 
