@@ -131,7 +131,7 @@ export function attributes(version: ProtocolVersion, attrs: TtlvItem[]): Structu
 
 /** One 1.x Attribute structure (name and value) for an item tagged with the attribute's tag. */
 export function attribute1x(a: TtlvItem): StructureItem {
-  const name = tagName(a.tag);
+  const name = tagName(a.tag, '1.4') ?? tagName(a.tag);
   if (name === undefined) throw new Error(`no attribute name for tag 0x${a.tag.toString(16)}`);
   return struct(T.Attribute, [text(T.AttributeName, name), { ...a, tag: T.AttributeValue } as TtlvItem]);
 }

@@ -125,14 +125,19 @@ test('variables are resolved through the hook', (t) => {
   t.throws(() => fromXml('<ActivationDate type="DateTime" value="$NOW"/>'));
 });
 
-test('names follow the message version', (t) => {
-  const msg = (minor: number, major = 1): string => `<ResponseMessage><ResponseHeader><ProtocolVersion>
+test('enumeration names follow the message version', (t) => {
+  const msg = (major: number, minor: number): string => `<RequestMessage><RequestHeader><ProtocolVersion>
     <ProtocolVersionMajor type="Integer" value="${major}"/><ProtocolVersionMinor type="Integer" value="${minor}"/>
-    </ProtocolVersion></ResponseHeader>
-    <BatchItem><ResultReason type="Enumeration" value="ItemNotFound"/></BatchItem></ResponseMessage>`;
-  const item = fromXml(msg(0));
-  t.true(toXml(item).includes('value="ItemNotFound"'));
-  t.is(find(item, 0x42007b), undefined);
+    </ProtocolVersion></RequestHeader>
+    <BatchItem><RequestPayload><DigitalSignatureAlgorithm type="Enumeration" value="0x00000003"/></RequestPayload></BatchItem></RequestMessage>`;
+  const v14 = toXml(fromXml(msg(1, 4)));
+  const v21 = toXml(fromXml(msg(2, 1)));
+  const name = (x: string): string | undefined => /DigitalSignatureAlgorithm type="Enumeration" value="([^"]+)"/.exec(x)?.[1];
+  t.not(name(v14), name(v21));
+  // Both names read back to the same value.
+  const dsa = (x: string): unknown => find(find(find(fromXml(x), 0x42000f)!, 0x420079)!, 0x4200ae)?.value;
+  t.is(dsa(v14), 3);
+  t.is(dsa(v21), 3);
 });
 
 test('formatDateTime writes UTC with +00:00', (t) => {
@@ -219,4 +224,21 @@ test('every request message of every vector file: XML -> TTLV -> bytes -> TTLV -
   }
   t.log(`${files.length} files, ${n} request messages`);
   t.deepEqual(failures, []);
+});
+
+test('numbers out of range are errors, not silently wrapped', (t) => {
+  t.throws(() => fromXml('<CryptographicLength type="Integer" value="4294967296"/>'));
+  t.throws(() => fromXml('<CryptographicLength type="Integer" value="0x100000000"/>'));
+  t.is(fromXml('<CryptographicLength type="Integer" value="0xFFFFFFFF"/>').value, -1);
+  t.throws(() => fromXml('<LeaseTime type="Interval" value="-1"/>'));
+  t.throws(() => fromXml('<UsageLimitsCount type="LongInteger" value="18446744073709551616"/>'));
+  t.is(fromXml('<UsageLimitsCount type="LongInteger" value="0xFFFFFFFFFFFFFFFF"/>').value, -1n);
+  t.throws(() => fromXml('<ActivationDate type="DateTime" value="2009-13-01T00:00:00+00:00"/>'));
+  t.is(fromXml('<ActivationDate type="DateTime" value="0050-01-01T00:00:00Z"/>').value, new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(50) / 1000);
+});
+
+test('DateTimeExtended reads and writes microseconds', (t) => {
+  const item = fromXml('<TimeStamp type="DateTimeExtended" value="2020-01-02T03:04:05.123456+00:00"/>');
+  t.is(item.value, BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1000n + 123456n);
+  t.is(toXml(item), '<TimeStamp type="DateTimeExtended" value="2020-01-02T03:04:05.123456+00:00"/>');
 });

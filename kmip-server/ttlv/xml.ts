@@ -18,6 +18,9 @@
  * An `AttributeValue` (1.x `Attribute` structure) has no tag of its own to resolve names against: it
  * resolves Enumeration and mask names by its sibling `AttributeName` (`Cryptographic Algorithm` ->
  * `AES`, `Cryptographic Usage Mask` -> `Encrypt`).
+ * Names are read in any version's spelling (XML or spec form); they are written as the version the
+ * message states in its header names them (else the current name). Tag and enumeration tables come from
+ * ./spec/names.ts.
  *
  * `parseXmlDocument` is a small, lenient XML reader: it ignores the prolog, comments, processing
  * instructions, DOCTYPE and all character data between elements (the test vectors carry `# TIME n`
@@ -235,18 +238,33 @@ const bad = (msg: string): TtlvError => new TtlvError('BAD_VALUE', msg);
 
 const HEX_RE = /^0x[0-9a-fA-F]+$/;
 
-function parseIntText(s: string, what: string): number {
+/**
+ * A 32-bit value: decimal in [min, 2^32 - 1] or hex of at most 8 digits (read as the 32 bits, so 0xFFFFFFFF is -1
+ * for an Integer).
+ */
+function parseIntText(s: string, what: string, min = -0x80000000): number {
   const t = s.trim();
-  if (HEX_RE.test(t)) return Number.parseInt(t.slice(2), 16);
-  if (/^[-+]?[0-9]+$/.test(t)) return Number.parseInt(t, 10);
-  throw bad(`${what}: "${s}" is not a number`);
+  let v: number;
+  if (HEX_RE.test(t)) {
+    if (t.length - 2 > 8 && !/^0x0*[0-9a-fA-F]{1,8}$/.test(t)) throw bad(`${what}: "${s}" does not fit 32 bits`);
+    v = Number.parseInt(t.slice(2), 16);
+  } else if (/^[-+]?[0-9]+$/.test(t)) {
+    v = Number.parseInt(t, 10);
+  } else {
+    throw bad(`${what}: "${s}" is not a number`);
+  }
+  if (v < min || v > 0xffffffff) throw bad(`${what}: ${s} does not fit 32 bits`);
+  return v;
 }
 
+/** A 64-bit value: decimal in [-2^63, 2^64 - 1] or hex of the 64 bits. */
 function parseBigText(s: string, what: string): bigint {
   const t = s.trim();
-  if (HEX_RE.test(t)) return BigInt(t);
-  if (/^[-+]?[0-9]+$/.test(t)) return BigInt(t);
-  throw bad(`${what}: "${s}" is not a number`);
+  let v: bigint;
+  if (HEX_RE.test(t) || /^[-+]?[0-9]+$/.test(t)) v = BigInt(t.startsWith('+') ? t.slice(1) : t);
+  else throw bad(`${what}: "${s}" is not a number`);
+  if (v < -(1n << 63n) || v >= 1n << 64n) throw bad(`${what}: ${s} does not fit 64 bits`);
+  return v;
 }
 
 /** Hex digits (no `0x`) to bytes. */
@@ -283,7 +301,11 @@ function parseIsoMicros(s: string): bigint {
   const m = ISO_RE.exec(s.trim());
   if (!m) throw bad(`DateTime: "${s}" is not ISO 8601`);
   const [, y, mo, d, h, mi, se, frac, zone] = m;
-  const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se));
+  const [Y, M, D, H, I, S] = [y, mo, d, h, mi, se].map(Number) as [number, number, number, number, number, number];
+  if (M < 1 || M > 12 || D < 1 || D > 31 || H > 23 || I > 59 || S > 60) throw bad(`DateTime: "${s}" is not a valid date`);
+  const dt = new Date(Date.UTC(2000, M - 1, D, H, I, S));
+  dt.setUTCFullYear(Y); // years 0-99 are not 1900-1999
+  const base = dt.getTime();
   if (Number.isNaN(base)) throw bad(`DateTime: "${s}" is not a valid date`);
   let offsetMin = 0;
   if (zone && zone !== 'Z') {
@@ -338,8 +360,7 @@ function parseMask(text: string, enumName: string | undefined, what: string): nu
 
 function parseEnumeration(text: string, enumName: string | undefined, what: string): number {
   const t = text.trim();
-  if (HEX_RE.test(t)) return Number.parseInt(t.slice(2), 16) >>> 0;
-  if (/^[0-9]+$/.test(t)) return Number.parseInt(t, 10) >>> 0;
+  if (HEX_RE.test(t) || /^[0-9]+$/.test(t)) return parseIntText(t, what, 0) >>> 0;
   if (enumName === undefined) throw bad(`${what}: "${text}" is a name but the tag has no enumeration`);
   const v = enumValue(enumName, t);
   if (v === undefined) throw bad(`${what}: "${text}" is not a value of ${enumName}`);
@@ -354,13 +375,11 @@ export function parseLeafText(tag: number, type: ItemTypeCode, text: string, ctx
       throw bad(`${what}: a Structure has no value text`);
     case ItemType.Integer: {
       const t = text.trim();
-      const enumName = enumNameFor(tag, ctx);
-      if (HEX_RE.test(t)) return { tag, type, value: Number.parseInt(t.slice(2), 16) | 0 };
-      if (/^[-+]?[0-9]+$/.test(t)) return { tag, type, value: Number.parseInt(t, 10) | 0 };
-      return { tag, type, value: parseMask(t, enumName, what) };
+      if (HEX_RE.test(t) || /^[-+]?[0-9]+$/.test(t)) return { tag, type, value: parseIntText(t, what) | 0 };
+      return { tag, type, value: parseMask(t, enumNameFor(tag, ctx), what) };
     }
     case ItemType.Interval:
-      return { tag, type, value: parseIntText(text, what) >>> 0 };
+      return { tag, type, value: parseIntText(text, what, 0) >>> 0 };
     case ItemType.LongInteger:
       return { tag, type, value: BigInt.asIntN(64, parseBigText(text, what)) };
     case ItemType.BigInteger:
@@ -379,14 +398,12 @@ export function parseLeafText(tag: number, type: ItemTypeCode, text: string, ctx
       return { tag, type, value: hexToBytes(text, what) };
     case ItemType.DateTime: {
       const t = text.trim();
-      if (HEX_RE.test(t)) return { tag, type, value: Number(BigInt.asIntN(64, BigInt(t))) };
-      if (/^-?[0-9]+$/.test(t)) return { tag, type, value: Number.parseInt(t, 10) };
+      if (HEX_RE.test(t) || /^-?[0-9]+$/.test(t)) return { tag, type, value: Number(BigInt.asIntN(64, parseBigText(t, what))) };
       return { tag, type, value: parseIsoSeconds(t) };
     }
     case ItemType.DateTimeExtended: {
       const t = text.trim();
-      if (HEX_RE.test(t)) return { tag, type, value: BigInt.asIntN(64, BigInt(t)) };
-      if (/^-?[0-9]+$/.test(t)) return { tag, type, value: BigInt(t) };
+      if (HEX_RE.test(t) || /^-?[0-9]+$/.test(t)) return { tag, type, value: BigInt.asIntN(64, parseBigText(t, what)) };
       return { tag, type, value: parseIsoMicros(t) };
     }
   }

@@ -17,7 +17,9 @@
  *   Operation, Object Type... lists) and the Unique Identifiers of a Locate payload compare as sets: each
  *   expected item must match a distinct actual item, in any order. The spec fixes no order for these.
  * - Variables. `$NAME` in an expected value binds to the actual value the first time it is seen and must be
- *   equal on every later use (in responses) and is sent back where a later request names it. For
+ *   equal on every later use (in responses) and is sent back where a later request names it (a variable a
+ *   request names that no expected response did takes the latest actual value of a field with the same tag:
+ *   some vectors record a literal where they meant `$DATA_0` or `$MAC_DATA`). For
  *   `$UNIQUE_IDENTIFIER_N` the value must also differ from the other identifiers already bound (the Nth
  *   distinct identifier). `$NOW`, `$NOW+N`, `$NOW-N` are never bound: an actual DateTime matches when it lies
  *   within [file start + N - slack, now + N + slack] (slack 5 s by default): the server produced it while this
@@ -27,9 +29,19 @@
  *   literal for the same field earlier in the file (the same tag, or for a 1.x AttributeValue the same
  *   Attribute Name): a date the client set must come back exactly. The response header's Time Stamp is
  *   likewise presence and type only (or $NOW within the tolerance).
+ * - Server randomness. Byte strings (and Big Integers) the server derived from material it generated compare
+ *   by presence and type only: everything in an RNG Retrieve payload; everything in a batch item whose actual
+ *   payload names (Unique / Private Key / Public Key Identifier) an object the server generated earlier in the
+ *   run (an identifier bound while matching a Create, Create Key Pair, Re-key, Re-key Key Pair, Derive Key,
+ *   Create Split Key, Join Split Key, Certify or Re-certify response; kept across the files of a run, which
+ *   share the server): its key material, digests, ciphertexts, signatures, MACs; and everything in a batch item
+ *   whose expected payload has an IV/Counter/Nonce the request did not send (the server chose the IV, so the
+ *   ciphertext differs). Bytes of registered (client-supplied) keys, and what the server computes from them
+ *   deterministically, compare exactly.
  * - Server-chosen content: Result Message (text ignored; it may also be absent), Server Correlation Value
  *   (text ignored; may be absent), Vendor Identification (text ignored), Server Information (contents
- *   ignored, not checked for newer tags), an Attribute Index of 0 (may be absent: 1.x servers may omit the
+ *   ignored, not checked for newer tags), the Random Number Generator attribute (present, but its contents
+ *   describe the server's own RNG: ANSI X9.31 for the recording server, a DRBG for another), an Attribute Index of 0 (may be absent: 1.x servers may omit the
  *   default index).
  * - Extracted vectors. With `collapseWhitespace` (the 1.0-1.2 vectors, extracted from documents, have runs of
  *   spaces such as "Cryptographic   Length"), text compares with whitespace runs collapsed.
@@ -69,6 +81,8 @@ export interface MatchOptions {
   collapseWhitespace?: boolean;
   /** Seconds of slack for $NOW; default 5. */
   nowSlack?: number;
+  /** The request sent (TTLV), to tell server-generated IVs from client-given ones. */
+  request?: TtlvItem;
 }
 
 const TAG = {
@@ -88,6 +102,9 @@ const TAG = {
   VendorIdentification: tagOf('Vendor Identification'),
   ServerInformation: tagOf('Server Information'),
   UniqueIdentifier: tagOf('Unique Identifier'),
+  RequestPayload: tagOf('Request Payload'),
+  RandomNumberGenerator: tagOf('Random Number Generator'),
+  IVCounterNonce: tagOf('IV/Counter/Nonce'),
 };
 
 function tagOf(name: string): number {
@@ -111,8 +128,16 @@ export class Scope {
   readonly clock: () => number;
   /** Literal DateTime values the client sent, by the field's tag (the attribute's tag for a 1.x AttributeValue). */
   readonly clientDates = new Map<number, Set<number>>();
+  /**
+   * Identifiers (actual values) of objects the server generated (Create, Create Key Pair, Re-key...). Shared by
+   * the files of a run, as the server is: a key created in one file may be read in the next (TL-M-2, TL-M-3).
+   */
+  readonly generatedIds: Set<string>;
+  /** The latest leaf of each tag in the actual responses so far (see resolveForRequest). */
+  readonly lastSeen = new Map<number, TtlvItem>();
 
-  constructor(opts: { clock?: () => number; fileStart?: number } = {}) {
+  constructor(opts: { clock?: () => number; fileStart?: number; generatedIds?: Set<string> } = {}) {
+    this.generatedIds = opts.generatedIds ?? new Set();
     this.clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
     this.fileStart = opts.fileStart ?? this.clock();
   }
@@ -127,8 +152,24 @@ export class Scope {
       if (type === ItemType.DateTimeExtended) return { tag, type, value: BigInt(t) * 1_000_000n };
       return undefined;
     }
-    const v = this.vars.get(name);
+    let v = this.vars.get(name);
+    if (v === undefined) {
+      // The vectors sometimes record a literal in the response where a later request names a variable
+      // ($DATA_0 after an Encrypt with a random IV, $MAC_DATA after a MAC): bind it to the latest value the
+      // server returned in a field of the same tag and type.
+      const seen = this.lastSeen.get(tag);
+      if (seen !== undefined && seen.type === type) {
+        this.vars.set(name, seen);
+        v = seen;
+      }
+    }
     return v === undefined ? undefined : ({ ...v, tag } as TtlvItem);
+  }
+
+  /** Records the leaves of an actual response (the latest of each tag wins). */
+  noteResponse(item: TtlvItem): void {
+    if (item.type === ItemType.Structure) for (const c of item.value) this.noteResponse(c);
+    else this.lastSeen.set(item.tag, item);
   }
 
   /** Records the literal dates of a request (element form), so their echoes compare exactly. */
@@ -159,12 +200,18 @@ interface Ctx {
   operation?: string;
   /** Inside a GetAttributes payload. */
   inGetAttributes?: boolean;
+  /** Inside a batch item whose byte strings the server produced from random material (see the header). */
+  serverRandom?: boolean;
 }
 
 interface State {
   scope: Scope;
   opts: MatchOptions;
   reqVersion: string;
+  /** Expected batch items by position, to find the request's batch item of the same position. */
+  batchIndex: Map<XmlElement, number>;
+  /** Leaves matched so far: how far a failed candidate got, to report the closest one. */
+  progress: number;
 }
 
 const versionKey = (v: string): number => {
@@ -178,12 +225,52 @@ const versionKey = (v: string): number => {
  * bindings it made before the mismatch.
  */
 export function matchResponse(expected: XmlElement, actual: TtlvItem, scope: Scope, opts: MatchOptions): Mismatch | undefined {
-  const st: State = { scope, opts, reqVersion: `${opts.requestVersion.major}.${opts.requestVersion.minor}` };
+  const batchIndex = new Map<XmlElement, number>();
+  expected.children.filter((c) => c.name === 'BatchItem').forEach((b, i) => batchIndex.set(b, i));
+  const st: State = { scope, opts, reqVersion: `${opts.requestVersion.major}.${opts.requestVersion.minor}`, batchIndex, progress: 0 };
   const tag = resolveTag(expected.name, expected.attrs.tag);
   if (tag !== actual.tag) {
     return { path: expected.name, message: 'different message', expected: expected.name, actual: tagLabel(actual.tag) };
   }
-  return matchItem(expected, actual, { path: expected.name }, st);
+  const m = matchItem(expected, actual, { path: expected.name }, st);
+  if (m && !m.note && actual.type === ItemType.Structure) {
+    // Explain a mismatch outside the batch items (a Batch Count, say) by the items that failed.
+    const notes = actual.value.filter((c) => c.tag === TAG.BatchItem).map(resultNote).filter((n) => n !== undefined);
+    if (notes.length > 0) m.note = notes.join('; ');
+  }
+  return m;
+}
+
+/** Operations whose new objects (and everything computed from them) come from the server's randomness. */
+const GENERATING = new Set(['Create', 'CreateKeyPair', 'ReKey', 'ReKeyKeyPair', 'DeriveKey', 'CreateSplitKey', 'JoinSplitKey', 'Certify', 'ReCertify']);
+
+/** Tags that name a managed object in a payload. */
+const ID_TAGS = new Set([TAG.UniqueIdentifier, tagOf('Private Key Unique Identifier'), tagOf('Public Key Unique Identifier')]);
+
+/**
+ * Is this batch item's output random from the client's point of view? True for RNG Retrieve, for an item whose
+ * actual payload names an object the server generated (in this run), and for an item whose expected payload
+ * carries an IV/Counter/Nonce the request did not send (the server chose the IV).
+ */
+function serverRandom(expItem: XmlElement, actItem: TtlvItem, op: string | undefined, st: State): boolean {
+  if (op === 'RNGRetrieve') return true;
+  const payload = expItem.children.find((c) => c.name === 'ResponsePayload');
+  if (!payload) return false;
+  const actPayload = actItem.type === ItemType.Structure ? actItem.value.find((c) => c.tag === TAG.ResponsePayload) : undefined;
+  if (actPayload?.type === ItemType.Structure) {
+    for (const c of actPayload.value) {
+      if (ID_TAGS.has(c.tag) && c.type === ItemType.TextString && st.scope.generatedIds.has(c.value)) return true;
+    }
+  }
+  if (payload.children.some((c) => c.name === 'IVCounterNonce')) {
+    const req = st.opts.request;
+    const i = st.batchIndex.get(expItem) ?? 0;
+    const reqItem = req?.type === ItemType.Structure ? req.value.filter((c) => c.tag === TAG.BatchItem)[i] : undefined;
+    const reqPayload = reqItem?.type === ItemType.Structure ? reqItem.value.find((c) => c.tag === TAG.RequestPayload) : undefined;
+    const sentIv = reqPayload?.type === ItemType.Structure && reqPayload.value.some((c) => c.tag === TAG.IVCounterNonce);
+    if (!sentIv) return true;
+  }
+  return false;
 }
 
 function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatch | undefined {
@@ -196,14 +283,19 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
   }
   if (act.type === ItemType.Structure) {
     if (tag === TAG.ServerInformation) return undefined;
+    // The Random Number Generator attribute describes the server's own RNG: present, contents its choice.
+    if (tag === TAG.RandomNumberGenerator) return undefined;
+    if (tag === TAG.AttributeValue && ctx.attributeName !== undefined && tagByName(ctx.attributeName)?.tag === TAG.RandomNumberGenerator) return undefined;
     const child: Ctx = { path: ctx.path };
     if (ctx.operation !== undefined) child.operation = ctx.operation;
     if (ctx.inGetAttributes) child.inGetAttributes = true;
+    if (ctx.serverRandom) child.serverRandom = true;
     let setMode = false;
     if (tag === TAG.BatchItem) {
       const op = exp.children.find((c) => c.name === 'Operation')?.attrs.value;
       if (op !== undefined) child.operation = op;
       else delete child.operation;
+      if (serverRandom(exp, act, op, st)) child.serverRandom = true;
     }
     if (tag === TAG.Attribute) {
       const an = exp.children.find((c) => resolveTag(c.name, c.attrs.tag) === TAG.AttributeName)?.attrs.value;
@@ -221,7 +313,9 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
     }
     return m;
   }
-  return matchLeaf(exp, act, ctx, st);
+  const m = matchLeaf(exp, act, ctx, st);
+  if (!m) st.progress++;
+  return m;
 }
 
 /** "OperationFailed / ItemNotFound: message" for an actual batch item that did not succeed. */
@@ -253,12 +347,14 @@ function matchChildren(expKids: XmlElement[], actKids: TtlvItem[], setMode: bool
   for (const e of expKids) {
     const tag = resolveTag(e.name, e.attrs.tag);
     if (tag === undefined) return { path: `${ctx.path}/${e.name}`, message: `the vector has an unknown tag <${e.name}> (line ${e.line})` };
-    let firstFailure: Mismatch | undefined;
+    // Of the candidates that fail, report the one that got furthest (matched most leaves first).
+    let best: { m: Mismatch; progress: number } | undefined;
     let found = false;
     for (let i = setMode ? 0 : cursor; i < actKids.length; i++) {
       if (used.has(i) || actKids[i]!.tag !== tag) continue;
       const snap = new Map(st.scope.vars);
       const c: Ctx = { ...ctx, path: label(i) };
+      const before = st.progress;
       const m = matchItem(e, actKids[i]!, c, st);
       if (!m) {
         used.add(i);
@@ -267,10 +363,16 @@ function matchChildren(expKids: XmlElement[], actKids: TtlvItem[], setMode: bool
         break;
       }
       st.scope.vars = snap;
-      firstFailure ??= m;
+      const progress = st.progress - before;
+      if (!best || progress > best.progress) best = { m, progress };
     }
     if (found) continue;
-    if (firstFailure) return firstFailure;
+    const leaf = e.attrs.type !== undefined && e.attrs.type !== 'Structure';
+    if (best && (best.progress > 0 || !setMode || !leaf)) return best.m;
+    if (best) {
+      // A set where no item even began to match: say which expected item is missing.
+      return { path: `${ctx.path}/${e.name}`, message: 'missing (no actual item matches)', expected: describeExpected(e), actual: 'absent' };
+    }
     if (optional(e, tag)) continue;
     const path = `${ctx.path}/${e.name}`;
     const early = !setMode && actKids.some((a, i) => i < cursor && !used.has(i) && a.tag === tag);
@@ -311,7 +413,11 @@ function newerTag(item: TtlvItem, path: string, st: State): Mismatch | undefined
 }
 
 function describeExpected(e: XmlElement): string {
-  if (e.attrs.type === undefined || e.attrs.type === 'Structure') return `Structure ${e.name}`;
+  if (e.attrs.type === undefined || e.attrs.type === 'Structure') {
+    const first = e.children[0];
+    const hint = first && first.attrs.value !== undefined ? ` (${first.name} ${first.attrs.value})` : '';
+    return `Structure ${e.name}${hint}`;
+  }
   return `${e.attrs.type} ${e.attrs.value ?? ''}`;
 }
 
@@ -378,6 +484,9 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
       }
     }
     st.scope.vars.set(name, act);
+    if (ctx.operation !== undefined && GENERATING.has(ctx.operation) && ID_TAGS.has(tag) && act.type === ItemType.TextString) {
+      st.scope.generatedIds.add(act.value);
+    }
     return undefined;
   }
 
@@ -385,6 +494,9 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
   if (tag === TAG.TimeStamp || tag === TAG.ResultMessage || tag === TAG.ServerCorrelationValue || tag === TAG.VendorIdentification) {
     return undefined;
   }
+
+  // Bytes the server derived from its own randomness (see serverRandom): presence and type only.
+  if (ctx.serverRandom && (act.type === ItemType.ByteString || act.type === ItemType.BigInteger)) return undefined;
 
   let expItem: TtlvItem;
   try {

@@ -1,10 +1,21 @@
 /**
  * Runs vector files against a KMIP server: each file on its own connection, its requests in order, each
  * response matched against the expected one (see match.ts for the rules), and reports the results.
+ *
+ * - Requests: `$NOW±N` becomes the current time; any other `$NAME` the value a response bound (an unbound one
+ *   ends the file as a failure: usually an earlier response already failed). In the 1.0-1.2 vectors, which were
+ *   extracted from documents, runs of whitespace in text values are collapsed before sending
+ *   ("Cryptographic   Length" is sent as "Cryptographic Length").
+ * - `# [REPEAT] until ...` steps are polled every 2 s for up to 150 s (see runFile).
+ * - After a mismatch the file goes on (later requests often clean up, e.g. Destroy) but only the first mismatch
+ *   is reported; a transport error or an unbuildable request ends it.
+ * - Files run one after another on one server and share its state (objects a file leaves behind are visible to
+ *   the next; the vectors rely on that in places, e.g. TL-M-2 then TL-M-3).
  */
 import { KmipConnection } from '../../kmip-server/client/connection.ts';
+import { KmipHttpClient, type HttpEncoding } from '../../kmip-server/client/http.ts';
 import { ItemType, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
-import { elementToTtlv } from '../../kmip-server/ttlv/xml.ts';
+import { elementToTtlv, serializeXml, toXml } from '../../kmip-server/ttlv/xml.ts';
 import { formatMismatch, matchResponse, Scope, type Mismatch, type ProtocolVersion } from './match.ts';
 import { skipReason, SKIPS, type SkipRule } from './skips.ts';
 import { readVectorSteps, type VectorFile } from './vectors.ts';
@@ -17,6 +28,51 @@ export interface Target {
   cert: string;
   key: string;
   servername?: string;
+  /** The HTTPS binding (POST /kmip), when the server has one: the MSGENC vectors run there. */
+  http?: { host: string; port: number };
+}
+
+/** What a file's messages travel over. */
+interface Exchange {
+  send(req: TtlvItem): Promise<TtlvItem>;
+  close(): Promise<void>;
+}
+
+/**
+ * The MSGENC vectors over the HTTPS binding, in the encoding the file names (HTTPS: TTLV bodies, JSON, XML);
+ * undefined for every other file (TTLV over TLS).
+ */
+export function httpEncodingOf(file: { rel: string; family: string }): HttpEncoding | undefined {
+  if (file.family !== 'MSGENC') return undefined;
+  const name = file.rel.split('/').pop() ?? '';
+  if (/MSGENC-JSON/i.test(name)) return 'json';
+  if (/MSGENC-XML/i.test(name)) return 'xml';
+  return 'ttlv';
+}
+
+async function openExchange(vf: VectorFile, target: Target, timeoutMs: number): Promise<Exchange> {
+  const enc = httpEncodingOf(vf);
+  if (enc !== undefined && target.http) {
+    return new KmipHttpClient({
+      host: target.http.host,
+      port: target.http.port,
+      ca: target.ca,
+      cert: target.cert,
+      key: target.key,
+      ...(target.servername !== undefined ? { servername: target.servername } : {}),
+      encoding: enc,
+      timeoutMs,
+    });
+  }
+  return KmipConnection.connect({
+    host: target.host,
+    port: target.port,
+    ca: target.ca,
+    cert: target.cert,
+    key: target.key,
+    ...(target.servername !== undefined ? { servername: target.servername } : {}),
+    timeoutMs,
+  });
 }
 
 export type FileStatus = 'passed' | 'failed' | 'skipped';
@@ -33,6 +89,9 @@ export interface FileResult {
   mismatch?: Mismatch & { request: number; operation?: string };
   /** A failure that is not a mismatch: the connection, an unbuildable request. */
   error?: string;
+  /** The request and the actual response at the first mismatch, as XML. */
+  sentXml?: string;
+  responseXml?: string;
   requests: number;
   requestsSent: number;
   durationMs: number;
@@ -44,6 +103,12 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Seconds of slack for $NOW matching. */
   nowSlack?: number;
+  /** Identifiers of server-generated objects, shared by the files of a run (see match.ts). */
+  generatedIds?: Set<string>;
+  /** How long a `[REPEAT] until` step is resent before its mismatch counts; default 150 s. 0: send once. */
+  repeatTimeoutMs?: number;
+  /** Pause between repeats; default 2 s. */
+  repeatIntervalMs?: number;
 }
 
 /** The 1.0-1.2 vectors were extracted from documents and carry runs of spaces inside text values. */
@@ -77,11 +142,19 @@ function operationOf(step: { request: { children: Array<{ name: string; children
   return ops.length === 0 ? undefined : ops.join('+');
 }
 
+function safeXml(item: TtlvItem): string {
+  try {
+    return toXml(item);
+  } catch (e) {
+    return `(not writable as XML: ${(e as Error).message})`;
+  }
+}
+
 /** Runs one vector file on a fresh connection. */
 export async function runFile(vf: VectorFile, target: Target, opts: RunOptions = {}): Promise<FileResult> {
   const started = Date.now();
   const base = { file: vf.rel, version: vf.version, family: vf.family, level: vf.level };
-  const skip = skipReason(vf, opts.skips ?? SKIPS);
+  const skip = skipReason(vf, opts.skips ?? SKIPS, { http: target.http !== undefined });
   if (skip !== undefined) return { ...base, status: 'skipped', reason: skip, requests: 0, requestsSent: 0, durationMs: 0 };
   let steps;
   try {
@@ -91,18 +164,10 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
   }
   const result: FileResult = { ...base, status: 'passed', requests: steps.length, requestsSent: 0, durationMs: 0 };
   const collapse = EXTRACTED.has(vf.version);
-  const scope = new Scope();
-  let conn: KmipConnection | undefined;
+  const scope = new Scope(opts.generatedIds ? { generatedIds: opts.generatedIds } : {});
+  let conn: Exchange | undefined;
   try {
-    conn = await KmipConnection.connect({
-      host: target.host,
-      port: target.port,
-      ca: target.ca,
-      cert: target.cert,
-      key: target.key,
-      ...(target.servername !== undefined ? { servername: target.servername } : {}),
-      timeoutMs: opts.timeoutMs ?? 30_000,
-    });
+    conn = await openExchange(vf, target, opts.timeoutMs ?? 30_000);
     for (const step of steps) {
       const n = step.index + 1;
       const operation = operationOf(step);
@@ -116,22 +181,58 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
         break;
       }
       if (collapse) req = collapseText(req);
-      let resp: TtlvItem;
-      try {
-        resp = await conn.send(req);
-      } catch (e) {
-        result.error ??= `request ${n}${operation ? ` (${operation})` : ''}: ${(e as Error).message}`;
-        break;
-      }
-      result.requestsSent++;
-      if (!step.response) continue;
-      const m = matchResponse(step.response, resp, scope, {
+      const matchOpts = {
         requestVersion: requestVersion(req),
         collapseWhitespace: collapse,
+        request: req,
         ...(opts.nowSlack !== undefined ? { nowSlack: opts.nowSlack } : {}),
-      });
+      };
+      // A [REPEAT] step is polled (its variables re-resolved each time, e.g. $NOW). When the next step sends the
+      // same request, the note's condition is the next step's answer (TC_92: "Active" until it turns "Deactivated"):
+      // poll while the answer matches this step, stop when it matches the next. Otherwise poll until this step's
+      // answer matches (TC_101: Poll until the Archive result). A timeout leaves the mismatch to be reported.
+      const next = steps[step.index + 1];
+      const untilNext = step.repeat !== undefined && next?.response !== undefined && serializeXml(next.request) === serializeXml(step.request);
+      const deadline = Date.now() + (step.repeat !== undefined ? (opts.repeatTimeoutMs ?? 150_000) : 0);
+      let resp: TtlvItem | undefined;
+      let m: Mismatch | undefined;
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) {
+          await new Promise((r) => setTimeout(r, opts.repeatIntervalMs ?? 2000));
+          req = elementToTtlv(step.request, { resolveVariable: (name, type, tag) => scope.resolveForRequest(name, type, tag) });
+          if (collapse) req = collapseText(req);
+          matchOpts.request = req;
+        }
+        try {
+          resp = await conn.send(req);
+        } catch (e) {
+          result.error ??= `request ${n}${operation ? ` (${operation})` : ''}: ${(e as Error).message}`;
+          resp = undefined;
+          break;
+        }
+        if (attempt === 0) result.requestsSent++;
+        if (!step.response) break;
+        const before = new Map(scope.vars);
+        if (untilNext) {
+          const done = matchResponse(next.response!, resp, scope, matchOpts) === undefined;
+          scope.vars = new Map(before); // the next step binds for itself when it is sent
+          if (done) {
+            m = undefined;
+            break;
+          }
+        }
+        m = matchResponse(step.response, resp, scope, matchOpts);
+        if (untilNext ? m !== undefined || Date.now() >= deadline : m === undefined || Date.now() >= deadline) break;
+        if (!untilNext) scope.vars = before;
+      }
+      if (resp === undefined) break;
+      scope.noteResponse(resp);
       // Keep going after a mismatch (later requests clean up, e.g. Destroy), but report the first one.
-      if (m && !result.mismatch) result.mismatch = { ...m, request: n, ...(operation ? { operation } : {}) };
+      if (m && !result.mismatch) {
+        result.mismatch = { ...m, request: n, ...(operation ? { operation } : {}) };
+        result.sentXml = safeXml(req);
+        result.responseXml = safeXml(resp);
+      }
     }
   } catch (e) {
     result.error ??= (e as Error).message;
@@ -146,8 +247,9 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
 /** Runs files in order (one server, one file at a time: files share the server's state). */
 export async function runAll(files: VectorFile[], target: Target, opts: RunOptions & { onResult?: (r: FileResult) => void } = {}): Promise<FileResult[]> {
   const out: FileResult[] = [];
+  const shared = { ...opts, generatedIds: opts.generatedIds ?? new Set<string>() };
   for (const f of files) {
-    const r = await runFile(f, target, opts);
+    const r = await runFile(f, target, shared);
     opts.onResult?.(r);
     out.push(r);
   }
@@ -184,10 +286,12 @@ export function failureLine(r: FileResult): string {
   return `FAIL ${r.file}: ${r.error ?? 'failed'}`;
 }
 
+const indent = (s: string, pad: string): string => s.split('\n').map((l) => pad + l).join('\n');
+
 const collator = new Intl.Collator('en', { numeric: true });
 
 /** The table per version folder and family, skip reasons, and with `verbose` the first mismatch of each failure. */
-export function formatReport(results: FileResult[], opts: { verbose?: boolean } = {}): string {
+export function formatReport(results: FileResult[], opts: { verbose?: boolean; showMessages?: boolean } = {}): string {
   const lines: string[] = [];
   const versions = [...new Set(results.map((r) => r.version))].sort(collator.compare);
   const famWidth = Math.max(8, ...results.map((r) => r.family.length));
@@ -215,7 +319,11 @@ export function formatReport(results: FileResult[], opts: { verbose?: boolean } 
     const failed = results.filter((r) => r.status === 'failed');
     if (failed.length > 0) {
       lines.push('failures (first mismatch of each file):');
-      for (const r of failed) lines.push(failureLine(r));
+      for (const r of failed) {
+        lines.push(failureLine(r));
+        if (opts.showMessages && r.sentXml) lines.push('  sent:', indent(r.sentXml, '    '));
+        if (opts.showMessages && r.responseXml) lines.push('  received:', indent(r.responseXml, '    '));
+      }
       lines.push('');
     }
   }

@@ -20,6 +20,7 @@ export interface DevServer {
 }
 
 const LISTENING = /listening on (\[[0-9a-fA-F:]+\]|[^\s:;]+):(\d+)/;
+const HTTP_LISTENING = /HTTPS POST \/kmip on (\[[0-9a-fA-F:]+\]|[^\s:;]+):(\d+)/;
 
 /** Reads the credentials of a data directory (<dir>/credentials/default/admin/{ca,cert,key}.pem). */
 export function devCredentials(dataDir: string): Promise<{ ca: string; cert: string; key: string }> {
@@ -32,11 +33,16 @@ export async function readCredentialDir(dir: string): Promise<{ ca: string; cert
   return { ca: ca!, cert: cert!, key: key! };
 }
 
-export async function startDevServer(opts: { timeoutMs?: number; extraArgs?: string[] } = {}): Promise<DevServer> {
+/**
+ * Starts the server. With `http` (the default) it also asks for the HTTPS binding (`--http-port 0`), for the MSGENC
+ * vectors; a server that does not announce one within a moment of listening runs without it.
+ */
+export async function startDevServer(opts: { timeoutMs?: number; extraArgs?: string[]; http?: boolean } = {}): Promise<DevServer> {
+  const http = opts.http ?? true;
   const dataDir = await mkdtemp(join(tmpdir(), 'kmip-conformance-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['kmip-server/main.ts', 'dev', '--port', '0', '--data-dir', dataDir, ...(opts.extraArgs ?? [])],
+    ['kmip-server/main.ts', 'dev', '--port', '0', '--data-dir', dataDir, ...(http ? ['--http-port', '0'] : []), ...(opts.extraArgs ?? [])],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const errLines: string[] = [];
@@ -63,17 +69,28 @@ export async function startDevServer(opts: { timeoutMs?: number; extraArgs?: str
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    const { host, port } = await new Promise<{ host: string; port: number }>((res, rej) => {
+    type Addr = { host: string; port: number };
+    const { host, port, httpAddr } = await new Promise<Addr & { httpAddr?: Addr }>((res, rej) => {
       let out = '';
+      let grace: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => rej(new Error(`the server did not say "listening on" within ${opts.timeoutMs ?? 60_000} ms`)), opts.timeoutMs ?? 60_000);
+      const addr = (m: RegExpExecArray): Addr => ({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+      const check = (final: boolean): void => {
+        const m = LISTENING.exec(out);
+        if (!m) return;
+        const h = HTTP_LISTENING.exec(out);
+        if (h || !http || final) {
+          clearTimeout(timer);
+          if (grace) clearTimeout(grace);
+          res(h && http ? { ...addr(m), httpAddr: addr(h) } : addr(m));
+        } else if (!grace) {
+          grace = setTimeout(() => check(true), 2000);
+        }
+      };
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (s: string) => {
         out += s;
-        const m = LISTENING.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          res({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
-        }
+        check(false);
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
@@ -85,7 +102,7 @@ export async function startDevServer(opts: { timeoutMs?: number; extraArgs?: str
       });
     });
     const creds = await devCredentials(dataDir);
-    return { target: { host, port, ...creds }, dataDir, logTail, stop };
+    return { target: { host, port, ...creds, ...(httpAddr ? { http: httpAddr } : {}) }, dataDir, logTail, stop };
   } catch (e) {
     await stop();
     throw new Error(`${(e as Error).message}${errLines.length ? `\n--- server stderr ---\n${logTail()}` : ''}`);

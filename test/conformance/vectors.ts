@@ -103,14 +103,30 @@ export interface VectorStep {
   request: XmlElement;
   /** The expected answer; undefined when the file has no ResponseMessage after this request. */
   response: XmlElement | undefined;
+  /**
+   * A `# [REPEAT] until ...` note before the request: send it again until the answer matches (the server gets
+   * there with time, e.g. a Deactivation Date passing). The note's text.
+   */
+  repeat?: string;
 }
 
 /** Reads a vector file into its request/response steps, in order. */
 export function readVectorSteps(path: string): VectorStep[] {
-  return vectorSteps(parseXmlDocument(readFileSync(path, 'utf8')));
+  const text = readFileSync(path, 'utf8');
+  return vectorSteps(parseXmlDocument(text), text);
 }
 
-export function vectorSteps(root: XmlElement): VectorStep[] {
+/** `# [REPEAT] until ...` notes by 1-based line. */
+function repeatNotes(text: string): Array<{ line: number; note: string }> {
+  const out: Array<{ line: number; note: string }> = [];
+  text.split('\n').forEach((l, i) => {
+    const m = /#\s*\[REPEAT\]\s*(.*?)\s*(?:<|$)/.exec(l);
+    if (m) out.push({ line: i + 1, note: m[1]!.replace(/\s+/g, ' ') });
+  });
+  return out;
+}
+
+export function vectorSteps(root: XmlElement, text?: string): VectorStep[] {
   const kids = root.name === 'RequestMessage' || root.name === 'ResponseMessage' ? [root] : root.children;
   const steps: VectorStep[] = [];
   for (let i = 0; i < kids.length; i++) {
@@ -120,6 +136,13 @@ export function vectorSteps(root: XmlElement): VectorStep[] {
     const response = next?.name === 'ResponseMessage' ? next : undefined;
     if (response) i++;
     steps.push({ index: steps.length, request: el, response });
+  }
+  if (text !== undefined) {
+    // A note belongs to the first request that starts on or after its line.
+    for (const { line, note } of repeatNotes(text)) {
+      const step = steps.find((s) => s.request.line >= line);
+      if (step) step.repeat = note;
+    }
   }
   return steps;
 }

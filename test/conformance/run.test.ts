@@ -1,0 +1,352 @@
+/**
+ * The runner end to end against a stub TLS server that plays back a vector's expected responses (with the
+ * variables filled in), plus the report and the file-name rules. The stub lives here, in a test, only.
+ */
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import * as https from 'node:https';
+import { Framer } from '../../kmip-server/ttlv/framer.ts';
+import { encode } from '../../kmip-server/ttlv/writer.ts';
+import { ItemType, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
+import { elementToTtlv, fromXml, toXml } from '../../kmip-server/ttlv/xml.ts';
+import { fromJson, toJson } from '../../kmip-server/ttlv/json.ts';
+import { decode } from '../../kmip-server/ttlv/reader.ts';
+import { KmipClient, requestMessage, V1_4 } from '../../kmip-server/client/client.ts';
+import { formatReport, httpEncodingOf, runFile, summaryLine, requiredFailures, type FileResult, type Target } from './runner.ts';
+import { familyOf, findVectorsDir, listVectorFiles, readVectorSteps, type VectorFile } from './vectors.ts';
+import { skipReason } from './skips.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Certificates for the stub (openssl), made once.
+
+interface Pki { dir: string; ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }
+
+function makePki(): Pki | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-stub-pki-'));
+  const o = (...args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  };
+  try {
+    o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=stub-ca');
+    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+    o('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext');
+    o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=client');
+    o('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2');
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  const r = (f: string): string => readFileSync(join(dir, f), 'utf8');
+  return { dir, ca: r('ca.pem'), serverCert: r('server.pem'), serverKey: r('server.key'), clientCert: r('client.pem'), clientKey: r('client.key') };
+}
+
+const pki = makePki();
+test.after.always(() => {
+  if (pki) rmSync(pki.dir, { recursive: true, force: true });
+});
+
+/** A value for every variable a stub response needs: stable per name, so reuse is consistent. */
+function stubValue(name: string, type: number, tag: number): TtlvItem | undefined {
+  const now = /^NOW(?:([+-])(\d+))?$/.exec(name);
+  if (now) {
+    const off = now[1] === undefined ? 0 : (now[1] === '-' ? -1 : 1) * Number(now[2]);
+    return { tag, type: ItemType.DateTime, value: Math.floor(Date.now() / 1000) + off };
+  }
+  if (type === ItemType.TextString) return { tag, type, value: `stub-${name.toLowerCase()}` };
+  if (type === ItemType.ByteString) return { tag, type, value: new Uint8Array(Buffer.from(name)) };
+  return undefined;
+}
+
+type Tamper = (response: TtlvItem, index: number) => TtlvItem;
+
+/**
+ * A TLS server that answers the Nth request of each connection with the Nth expected response of `file` (a path,
+ * or a function naming the file for each new connection).
+ */
+async function playbackServer(
+  file: string | (() => string),
+  tamper?: Tamper,
+  /** Which step answers the nth request (default: the nth). */
+  schedule: (n: number) => number = (n) => n,
+): Promise<{ target: Target; close: () => Promise<void> }> {
+  if (!pki) throw new Error('no PKI');
+  const server = tls.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (sock) => {
+    const framer = new Framer(1 << 22);
+    const steps = readVectorSteps(typeof file === 'string' ? file : file());
+    let n = 0;
+    sock.on('data', (chunk: Buffer) => {
+      for (const _frame of framer.push(chunk)) {
+        const step = steps[schedule(n)];
+        if (!step?.response) {
+          sock.destroy();
+          return;
+        }
+        let resp = elementToTtlv(step.response, { resolveVariable: stubValue });
+        if (tamper) resp = tamper(resp, n);
+        n++;
+        sock.write(encode(resp));
+      }
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const port = (server.address() as { port: number }).port;
+  return {
+    target: { host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
+    close: () => new Promise((res) => server.close(() => res())),
+  };
+}
+
+function vector(rel: string): VectorFile | undefined {
+  try {
+    return listVectorFiles(findVectorsDir()).find((f) => f.rel === rel);
+  } catch {
+    return undefined;
+  }
+}
+
+const E2E = [
+  'v1.0/TC_311_10_Create_Destroy.xml',
+  'v1.4/SKLC-M-1-14.xml',
+  'v1.4/CS-BC-M-GCM-1-14.xml',
+  'v2.1/mandatory/BL-M-1-21.xml',
+  'v2.1/mandatory/AKLC-M-1-21.xml',
+];
+
+for (const rel of E2E) {
+  test(`a playback of ${rel} passes`, async (t) => {
+    const vf = vector(rel);
+    if (!pki || !vf) {
+      t.log(pki ? `vector ${rel} not found` : 'openssl unavailable');
+      t.pass();
+      return;
+    }
+    const stub = await playbackServer(vf.path);
+    try {
+      const r = await runFile(vf, stub.target, { timeoutMs: 10_000 });
+      t.is(r.status, 'passed', JSON.stringify({ mismatch: r.mismatch, error: r.error }));
+      t.is(r.requestsSent, r.requests);
+    } finally {
+      await stub.close();
+    }
+  });
+}
+
+test('every vector file plays back through the runner and the matcher (the vectors agree with themselves)', async (t) => {
+  let files: VectorFile[];
+  try {
+    files = listVectorFiles(findVectorsDir());
+  } catch {
+    t.log('no vectors');
+    t.pass();
+    return;
+  }
+  if (!pki) {
+    t.pass();
+    return;
+  }
+  let current = '';
+  const stub = await playbackServer(() => current);
+  const failed: string[] = [];
+  try {
+    for (const vf of files) {
+      current = vf.path;
+      const r = await runFile(vf, stub.target, { skips: [], timeoutMs: 10_000, repeatTimeoutMs: 0 });
+      if (r.status !== 'passed') failed.push(`${vf.rel}: ${JSON.stringify(r.mismatch ?? r.error)}`);
+    }
+  } finally {
+    await stub.close();
+  }
+  t.log(`${files.length} files played back`);
+  t.deepEqual(failed, []);
+});
+
+test('a [REPEAT] step is polled until the answer turns into the next step\'s', async (t) => {
+  const vf = vector('v1.1/TC_92_11_Existing_Key_Expired_Re_key_with_Same_Life_cycle.xml');
+  if (!pki || !vf) {
+    t.pass();
+    return;
+  }
+  const steps = readVectorSteps(vf.path);
+  t.truthy(steps[2]!.repeat);
+  // Requests 0-1 as written; request 2 polled three times: "Active", "Active", then "Deactivated" (step 3's answer);
+  // then step 3 itself and the rest.
+  const answers = [0, 1, 2, 2, 3, ...steps.slice(3).map((s) => s.index)];
+  const stub = await playbackServer(vf.path, undefined, (n) => answers[n] ?? 99);
+  try {
+    const r = await runFile(vf, stub.target, { timeoutMs: 10_000, repeatIntervalMs: 10 });
+    t.is(r.status, 'passed', JSON.stringify(r.mismatch ?? r.error));
+    // With no time to wait, the same stub fails the next step.
+    const r2 = await runFile(vf, stub.target, { timeoutMs: 10_000, repeatTimeoutMs: 0 });
+    t.is(r2.status, 'failed');
+  } finally {
+    await stub.close();
+  }
+});
+
+test('a tampered Result Reason is caught and reported with its path', async (t) => {
+  const vf = vector('v1.4/SKLC-M-2-14.xml') ?? vector('v1.0/TC_41_10_Revoke_Scenario.xml');
+  if (!pki || !vf) {
+    t.pass();
+    return;
+  }
+  // Change every Result Reason to another value.
+  const tamper: Tamper = (resp) => {
+    const walk = (i: TtlvItem): TtlvItem =>
+      i.type === ItemType.Structure
+        ? { ...i, value: i.value.map(walk) }
+        : i.tag === 0x42007e && i.type === ItemType.Enumeration
+          ? { ...i, value: i.value === 1 ? 2 : 1 }
+          : i;
+    return walk(resp);
+  };
+  const steps = readVectorSteps(vf.path);
+  const hasReason = steps.some((s) => s.response?.children.some((b) => b.children.some((c) => c.name === 'ResultReason')));
+  const stub = await playbackServer(vf.path, tamper);
+  try {
+    const r = await runFile(vf, stub.target, { timeoutMs: 10_000 });
+    if (hasReason) {
+      t.is(r.status, 'failed');
+      t.regex(r.mismatch?.path ?? '', /ResultReason$/);
+      const report = formatReport([r], { verbose: true });
+      t.regex(report, /FAIL .*ResultReason: different value/);
+      t.true(report.endsWith('conformance: 0 passed, 1 failed, 0 skipped'));
+      t.deepEqual(requiredFailures([r], [r.family]).length, 1);
+      t.deepEqual(requiredFailures([r], ['NOPE']).length, 0);
+    } else {
+      t.pass();
+    }
+  } finally {
+    await stub.close();
+  }
+});
+
+test('a server that closes the connection fails the file', async (t) => {
+  const vf = vector('v1.0/TC_311_10_Create_Destroy.xml');
+  if (!pki || !vf) {
+    t.pass();
+    return;
+  }
+  const server = tls.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true }, (s) => {
+    s.on('data', () => s.destroy());
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const r = await runFile(vf, { host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }, { timeoutMs: 5000 });
+    t.is(r.status, 'failed');
+    t.regex(r.error ?? '', /request 1 \(Create\)/);
+  } finally {
+    await new Promise<void>((res) => server.close(() => res()));
+  }
+});
+
+test('the client talks to the stub: create, get and a queue of requests', async (t) => {
+  const vf = vector('v1.4/SKLC-M-1-14.xml');
+  if (!pki || !vf) {
+    t.pass();
+    return;
+  }
+  const stub = await playbackServer(vf.path);
+  try {
+    const client = await KmipClient.connect({ ...stub.target, version: V1_4 });
+    // The stub answers in file order whatever is asked: the first answer is a Create response.
+    const uid = await client.create({ algorithm: 'AES', length: 256 });
+    t.is(uid, 'stub-unique_identifier_0');
+    // Two sends in flight at once are queued and answered in order.
+    const req = requestMessage(V1_4, [{ operation: 'Get', payload: [] }]);
+    const [a, b] = await Promise.all([client.connection.send(req), client.batch([{ operation: 'Get', payload: [] }])]);
+    t.is(a.type, ItemType.Structure);
+    t.true(b.items.length > 0);
+    await client.close();
+    t.true(client.connection.closed);
+  } finally {
+    await stub.close();
+  }
+});
+
+test('the MSGENC vectors go over an HTTPS binding in their encoding (TTLV, JSON, XML)', async (t) => {
+  const files = ['MSGENC-HTTPS-M-1-14.xml', 'MSGENC-JSON-M-1-14.xml', 'MSGENC-XML-M-1-14.xml'].map((f) => vector(`v1.4/${f}`));
+  if (!pki || files.some((f) => f === undefined)) {
+    t.pass();
+    return;
+  }
+  for (const vf of files as VectorFile[]) {
+    const steps = readVectorSteps(vf.path);
+    const seen: string[] = [];
+    let n = 0;
+    const server = https.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const type = req.headers['content-type'] ?? '';
+        seen.push(type);
+        const body = Buffer.concat(chunks);
+        // The request must be readable in the encoding it claims.
+        const request = type === 'application/json' ? fromJson(body.toString('utf8')) : type === 'application/xml' ? fromXml(body.toString('utf8')) : decode(body);
+        t.is(request.tag, 0x420078);
+        const resp = elementToTtlv(steps[n++]!.response!, { resolveVariable: stubValue });
+        const out = type === 'application/json' ? toJson(resp) : type === 'application/xml' ? toXml(resp) : encode(resp);
+        res.writeHead(200, { 'content-type': type }).end(out);
+      });
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const target: Target = { host: '127.0.0.1', port: 1, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, http: { host: '127.0.0.1', port } };
+      const r = await runFile(vf, target, { timeoutMs: 10_000 });
+      t.is(r.status, 'passed', JSON.stringify(r.mismatch ?? r.error));
+      const enc = httpEncodingOf(vf);
+      t.deepEqual([...new Set(seen)], [enc === 'json' ? 'application/json' : enc === 'xml' ? 'application/xml' : 'application/octet-stream']);
+      // Without a binding the same file is skipped, never passed.
+      const skipped = await runFile(vf, { ...target, http: undefined } as Target);
+      t.is(skipped.status, 'skipped');
+    } finally {
+      await new Promise<void>((res) => server.close(() => res()));
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Names and report
+
+test('families from file names', (t) => {
+  t.is(familyOf('CS-BC-M-GCM-2-14_okms_test0.xml'), 'CS-BC-M-GCM');
+  t.is(familyOf('CS-BC-M-12-14_Encrypt_and_Decrypt.xml'), 'CS-BC');
+  t.is(familyOf('CS-AC-M-OAEP-10-21.xml'), 'CS-AC-M-OAEP');
+  t.is(familyOf('CS-AC-M-3-ECC-13.xml'), 'CS-AC');
+  t.is(familyOf('CS_BC_M_14_12_Encrypt.xml'), 'CS-BC');
+  t.is(familyOf('SKLC_O_1_10-SymmetricKeysLifecycle_1.xml'), 'SKLC');
+  t.is(familyOf('SUITEB_128-M-1-14.xml'), 'SUITEB');
+  t.is(familyOf('MSGENC-JSON-M-1-21.xml'), 'MSGENC');
+  t.is(familyOf('BL-M-10-21.xml'), 'BL');
+  t.is(familyOf('TC-Q-CAP-1-14.xml'), 'TC-Q-CAP');
+  t.is(familyOf('TC-STREAM-ENC-1-14.xml'), 'TC-STREAM-ENC');
+  t.is(familyOf('TC_311_10_Create_Destroy.xml'), 'TC');
+  t.is(familyOf('TC-311-10-CREATE-DESTROY.xml'), 'TC');
+  t.is(familyOf('TC_ECC_1_11_Register.xml'), 'TC_ECC');
+  t.is(skipReason({ rel: 'v1.4/MSGENC-XML-M-1-14.xml', family: 'MSGENC' })?.includes('HTTP'), true);
+  t.is(skipReason({ rel: 'v1.4/SKLC-M-1-14.xml', family: 'SKLC' }), undefined);
+});
+
+test('the report ends with the summary line and counts skips apart', (t) => {
+  const r = (status: FileResult['status'], family: string, version = 'v1.4'): FileResult => ({
+    file: `${version}/${family}-x.xml`, version, family, level: 'M', status, requests: 1, requestsSent: 1, durationMs: 1,
+    ...(status === 'skipped' ? { reason: 'not claimed' } : {}),
+    ...(status === 'failed' ? { error: 'boom' } : {}),
+  });
+  const results = [r('passed', 'SKLC'), r('failed', 'SKLC'), r('skipped', 'MSGENC'), r('passed', 'BL', 'v2.1')];
+  const text = formatReport(results);
+  t.is(text.split('\n').at(-1), 'conformance: 2 passed, 1 failed, 1 skipped');
+  t.is(summaryLine(results), 'conformance: 2 passed, 1 failed, 1 skipped');
+  t.regex(text, /v1\.4 {2}\(1 passed, 1 failed, 1 skipped\)/);
+  t.regex(text, /not claimed/);
+  t.notRegex(text, /FAIL/);
+  t.regex(formatReport(results, { verbose: true }), /FAIL v1\.4\/SKLC-x\.xml: boom/);
+});
