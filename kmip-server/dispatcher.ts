@@ -116,10 +116,8 @@ export class Dispatcher {
     if (failed && continuation === BatchErrorContinuationOption.Undo) {
       uow.rollback();
       for (const r of results) {
-        if (r.status === ResultStatus.Success) {
-          r.status = ResultStatus.OperationUndone;
-          delete r.payload;
-        }
+        // The payload stays: it tells the client what would have been (BL-M-2-21 expects it).
+        if (r.status === ResultStatus.Success) r.status = ResultStatus.OperationUndone;
       }
     } else {
       try {

@@ -1,13 +1,16 @@
 import { Tag } from '../ttlv/tag.ts';
 import { KeyFormatType, ObjectType } from '../ttlv/enums.ts';
-import { ItemType, bytes, struct, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
+import { ItemType, bytes, struct, type StructureItem } from '../ttlv/types.ts';
 import { KmipError } from '../messages/errors.ts';
 import { ResultReason } from '../ttlv/enums.ts';
+import { convertAsymmetric } from './asymmetric-formats.ts';
+import { isWrapped, materialOf, withMaterial } from './key-block.ts';
 
 /**
  * Converts an object's Key Block to the Key Format Type a Get asks for. Symmetric keys convert
  * between Raw and Transparent Symmetric Key; asymmetric conversions live beside this in
- * crypto/asymmetric-formats.ts. Anything else is Key Format Type Not Supported.
+ * crypto/asymmetric-formats.ts (registered at the end of this file). A wrapped key converts to
+ * nothing. Anything else is Key Format Type Not Supported.
  */
 export type FormatConverter = (objectType: number, block: StructureItem, to: number) => StructureItem | undefined;
 
@@ -27,30 +30,18 @@ export function convertKeyBlock(objectType: number, block: StructureItem, to: nu
   throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'the object cannot be returned in that Key Format Type');
 }
 
-const replace = (block: StructureItem, format: number, material: TtlvItem): StructureItem =>
-  struct(Tag.KeyBlock, block.value.map((i) => {
-    if (i.tag === Tag.KeyFormatType) return { ...i, value: format } as TtlvItem;
-    if (i.tag === Tag.KeyValue && i.type === ItemType.Structure) {
-      return struct(Tag.KeyValue, i.value.map((k) => (k.tag === Tag.KeyMaterial ? material : k)));
-    }
-    return i;
-  }));
-
-function materialOf(block: StructureItem): TtlvItem | undefined {
-  const kv = block.value.find((i) => i.tag === Tag.KeyValue);
-  return kv?.type === ItemType.Structure ? kv.value.find((i) => i.tag === Tag.KeyMaterial) : undefined;
-}
-
 registerFormatConverter((objectType, block, to) => {
   if (objectType !== ObjectType.SymmetricKey && objectType !== ObjectType.SecretData) return undefined;
   const m = materialOf(block);
-  if (!m) return undefined;
+  if (!m || isWrapped(block)) return undefined;
   if (to === KeyFormatType.TransparentSymmetricKey && m.type === ItemType.ByteString) {
-    return replace(block, to, struct(Tag.KeyMaterial, [bytes(Tag.Key, m.value)]));
+    return withMaterial(block, to, struct(Tag.KeyMaterial, [bytes(Tag.Key, m.value)]));
   }
   if (to === KeyFormatType.Raw && m.type === ItemType.Structure) {
     const key = m.value.find((i) => i.tag === Tag.Key);
-    if (key?.type === ItemType.ByteString) return replace(block, to, bytes(Tag.KeyMaterial, key.value));
+    if (key?.type === ItemType.ByteString) return withMaterial(block, to, bytes(Tag.KeyMaterial, key.value));
   }
   return undefined;
 });
+
+registerFormatConverter(convertAsymmetric);

@@ -77,7 +77,7 @@ const ROWS: Row[] = [
   ['Never Extractable', Tag.NeverExtractable, false, v(1, 4), 'server'],
   ['Key Format Type', Tag.KeyFormatType, false, v(2, 0), 'server'],
   ['Short Unique Identifier', Tag.ShortUniqueIdentifier, false, v(2, 0), 'server'],
-  ['Protection Storage Masks', Tag.ProtectionStorageMasks, false, v(2, 0), 'initial'],
+  ['Protection Storage Mask', Tag.ProtectionStorageMask, false, v(2, 0), 'initial'],
   ['Protection Level', Tag.ProtectionLevel, false, v(2, 0), 'create', true],
   ['Protection Period', Tag.ProtectionPeriod, false, v(2, 0), 'create', true],
   ['Quantum Safe', Tag.QuantumSafe, false, v(2, 0), 'create'],

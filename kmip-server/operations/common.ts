@@ -1,6 +1,6 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { Tag } from '../ttlv/tag.ts';
-import { HashingAlgorithm, KeyFormatType, ObjectType, State } from '../ttlv/enums.ts';
+import { CryptographicAlgorithm, DRBGAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, RNGAlgorithm, State } from '../ttlv/enums.ts';
 import { ItemType, bytes, enumeration, int, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { KmipError, invalidField, itemNotFound } from '../messages/errors.ts';
 import { ResultReason } from '../ttlv/enums.ts';
@@ -119,4 +119,107 @@ export function attrInt(attrs: readonly AttributeEntry[], name: string): number 
   if (v === undefined) return undefined;
   if (v.type !== ItemType.Integer) throw invalidField(`${name} is not an integer`);
   return v.value;
+}
+
+// Archive state, Fresh, and version-dependent Result Reasons (used by Locate, Archive / Recover, Check, the
+// attribute operations; Get should call assertNotArchived and markServed).
+
+/** True while an object is archived: Archive sets Archive Date, Recover deletes it (1.4 §3.32, 2.1 §4.5). */
+export function isArchived(obj: ManagedObject): boolean {
+  return obj.has('Archive Date');
+}
+
+/** Refuses an archived object with Object Archived (1.4 §11: Get, Check, Add/Modify/Delete Attribute ...). */
+export function assertNotArchived(obj: ManagedObject): void {
+  if (isArchived(obj)) throw new KmipError(ResultReason.ObjectArchived, `object ${obj.uid} is archived; Recover it first`);
+}
+
+/**
+ * An object has been served to a client (Get): Fresh becomes false (1.4 §3.34). Returns true when it changed,
+ * in which case the caller saves the object.
+ */
+export function markServed(obj: ManagedObject): boolean {
+  const fresh = obj.one('Fresh');
+  if (fresh?.type !== ItemType.Boolean || !fresh.value) return false;
+  obj.set('Fresh', { tag: Tag.AttributeValue, type: ItemType.Boolean, value: false });
+  return true;
+}
+
+/** An error whose reason depends on the request's version: 2.x has finer reasons than 1.x (e.g. Attribute Read Only vs Permission Denied). */
+export function versionedError(ctx: OperationContext, reason2x: KmipError['reason'], reason1x: KmipError['reason'], message: string): KmipError {
+  return new KmipError(atLeast(ctx.version, 2, 0) ? reason2x : reason1x, message);
+}
+
+// Attribute layering, 1.x Templates and server-set attributes (Create, Create Key Pair, Register, Re-key, Re-key Key Pair).
+
+/**
+ * Merges attribute layers, lowest precedence first: a later layer's single-instance attribute replaces an
+ * earlier one; multi-instance attributes (Name, Link, custom attributes ...) accumulate (1.4 §4.2 order of
+ * precedence; custom attributes may have several instances, 1.4 §3.39).
+ */
+export function mergeAttributeLayers(layers: readonly (readonly AttributeEntry[])[]): AttributeEntry[] {
+  let out: AttributeEntry[] = [];
+  for (const layer of layers) {
+    const replaced = new Set(layer.filter((a) => !(ruleByName(a.name)?.multi ?? true)).map((a) => a.name));
+    out = [...out.filter((a) => !replaced.has(a.name)), ...layer];
+  }
+  return out;
+}
+
+/**
+ * The attributes of the 1.x Templates a Template-Attribute names with Name items, in order (a later
+ * template wins). A template's own names identify it and are not applied.
+ */
+export async function templateAttributes(ctx: OperationContext, container: StructureItem | undefined): Promise<AttributeEntry[]> {
+  if (!container) return [];
+  const layers: AttributeEntry[][] = [];
+  for (const n of container.value) {
+    if (n.tag !== Tag.Name || n.type !== ItemType.Structure) continue;
+    const name = optText(n, Tag.NameValue);
+    if (name === undefined) throw invalidField('a template Name lacks its Name Value');
+    const found = (await ctx.uow.list({ objectType: ObjectType.Template, name })).filter((o) => o.body);
+    const template = found[found.length - 1];
+    if (!template?.body) throw itemNotFound(`template ${name}`);
+    layers.push(parseAttributeList(template.body).filter((a) => a.name !== 'Name'));
+  }
+  return mergeAttributeLayers(layers);
+}
+
+export const linkValue = (linkType: number, uid: string): TtlvItem =>
+  struct(Tag.AttributeValue, [enumeration(Tag.LinkType, linkType), text(Tag.LinkedObjectIdentifier, uid)]);
+
+/** The RNG behind node's randomBytes and key generation: OpenSSL's default CTR-DRBG over AES-256. */
+export const SERVER_RNG: TtlvItem = struct(Tag.AttributeValue, [
+  enumeration(Tag.RNGAlgorithm, RNGAlgorithm.DRBG),
+  enumeration(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
+  int(Tag.CryptographicLength, 256),
+  enumeration(Tag.DRBGAlgorithm, DRBGAlgorithm.CTR),
+]);
+
+const KEYLIKE: ReadonlySet<number> = new Set([
+  ObjectType.SymmetricKey, ObjectType.PrivateKey, ObjectType.PublicKey, ObjectType.SplitKey, ObjectType.SecretData, ObjectType.PGPKey,
+]);
+
+/**
+ * Attributes the server sets on a new cryptographic object (each sent only to versions that have it):
+ * Fresh, Lease Time, Sensitive / Always Sensitive, Extractable / Never Extractable, Short Unique
+ * Identifier, Key Format Type, and for server-generated material the Random Number Generator.
+ */
+export function setServerAttributes(obj: ManagedObject, ctx: OperationContext, opts: { generated: boolean; keyFormat?: number }): void {
+  const bool = (v: boolean): TtlvItem => ({ tag: Tag.AttributeValue, type: ItemType.Boolean, value: v });
+  if (!obj.has('Fresh')) obj.set('Fresh', bool(true));
+  if (!obj.has('Lease Time')) obj.set('Lease Time', { tag: Tag.AttributeValue, type: ItemType.Interval, value: ctx.server.leaseSeconds });
+  obj.set('Short Unique Identifier', bytes(Tag.AttributeValue, createHash('sha256').update(obj.uid).digest()));
+  if (KEYLIKE.has(obj.objectType)) {
+    const sensitive = obj.one('Sensitive');
+    const extractable = obj.one('Extractable');
+    if (!sensitive) obj.set('Sensitive', bool(false));
+    if (!extractable) obj.set('Extractable', bool(true));
+    obj.set('Always Sensitive', bool(sensitive?.type === ItemType.Boolean && sensitive.value));
+    obj.set('Never Extractable', bool(extractable?.type === ItemType.Boolean && !extractable.value));
+  }
+  if (opts.keyFormat !== undefined) obj.set('Key Format Type', enumeration(Tag.AttributeValue, opts.keyFormat));
+  if (opts.generated && !obj.has('Random Number Generator')) obj.set('Random Number Generator', SERVER_RNG);
+  // 2.x: where the object is protected (the store is software); set once the attribute has its rule.
+  if (ruleByName('Protection Storage Mask') && !obj.has('Protection Storage Mask')) obj.set('Protection Storage Mask', int(Tag.AttributeValue, 1 /* Software */));
 }

@@ -4,7 +4,7 @@ import { text } from '../ttlv/types.ts';
 import { itemNotFound } from '../messages/errors.ts';
 import { lifecycleError } from '../objects/lifecycle.ts';
 import type { OperationHandler } from './context.ts';
-import { loadObject, targetUid, touch } from './common.ts';
+import { assertNotArchived, loadObject, targetUid, touch } from './common.ts';
 
 /**
  * Destroy: the key material is erased; the object's metadata stays (state Destroyed, or
@@ -12,6 +12,7 @@ import { loadObject, targetUid, touch } from './common.ts';
  */
 export const destroy: OperationHandler = async (payload, ctx) => {
   const obj = await loadObject(ctx, targetUid(payload, ctx));
+  assertNotArchived(obj);
   if (obj.has('State')) {
     if (obj.state === State.Active) throw lifecycleError(ctx.version, 'an Active object must be revoked before it is destroyed');
     if (obj.state === State.Destroyed || obj.state === State.DestroyedCompromised) throw itemNotFound(`object ${obj.uid}`);

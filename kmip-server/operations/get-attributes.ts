@@ -3,7 +3,7 @@ import { ItemType, enumeration, struct, text, type TtlvItem } from '../ttlv/type
 import { atLeast, type ProtocolVersion } from '../messages/version.ts';
 import { attributeVisible, canonicalName, emitAttribute } from '../messages/attributes.ts';
 import { ruleByName, ruleByTag } from '../messages/attribute-rules.ts';
-import { invalidField } from '../messages/errors.ts';
+import { invalidField, invalidMessage } from '../messages/errors.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
 import type { OperationHandler } from './context.ts';
 import { loadObject, targetUid } from './common.ts';
@@ -44,6 +44,7 @@ export function visibleAttributes(obj: ManagedObject, version: ProtocolVersion, 
 export const getAttributes: OperationHandler = async (payload, ctx) => {
   const obj = await loadObject(ctx, targetUid(payload, ctx));
   const names = requestedNames(payload.value);
+  if (new Set(names).size !== names.length) throw invalidMessage('an attribute is named twice');
   const attrs = visibleAttributes(obj, ctx.version, names);
   return atLeast(ctx.version, 2, 0)
     ? [text(Tag.UniqueIdentifier, obj.uid), struct(Tag.Attributes, attrs)]

@@ -1,29 +1,169 @@
 import { Tag } from '../ttlv/tag.ts';
-import { ResultReason } from '../ttlv/enums.ts';
-import { ItemType, enumeration, struct, text, type TtlvItem } from '../ttlv/types.ts';
-import { KmipError, featureNotSupported } from '../messages/errors.ts';
-import { optEnum, optStruct } from '../messages/tree.ts';
+import {
+  BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectType,
+  PaddingMethod, ResultReason, State, WrappingMethod,
+} from '../ttlv/enums.ts';
+import { ItemType, bytes, enumeration, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
+import { encode } from '../ttlv/writer.ts';
+import { KmipError, featureNotSupported, invalidField, itemNotFound, missingData } from '../messages/errors.ts';
+import { find, findAll, optBytes, optEnum, optStruct, optText, reqEnum, reqText } from '../messages/tree.ts';
+import { canonicalName, emitAttribute } from '../messages/attributes.ts';
+import { atLeast } from '../messages/version.ts';
+import { lifecycleError } from '../objects/lifecycle.ts';
 import { convertKeyBlock } from '../crypto/formats.ts';
-import type { OperationHandler } from './context.ts';
-import { OBJECT_TAG, loadObject, targetUid } from './common.ts';
+import { formatOf, isWrapped, materialOf } from '../crypto/key-block.ts';
+import { KeyMaterialError, keyFacts, publicKeyFrom } from '../crypto/keys.ts';
+import { WrapError, aesKeyWrap, rsaWrap } from '../crypto/wrap.ts';
+import type { ManagedObject } from '../objects/managed-object.ts';
+import type { OperationContext, OperationHandler } from './context.ts';
+import { OBJECT_TAG, assertNotArchived, isArchived, loadObject, markServed, versionedError } from './common.ts';
 
-/** Get: returns the object itself, in the requested Key Format Type when one is asked for. */
+const flag = (obj: ManagedObject, name: string): boolean | undefined => {
+  const v = obj.one(name);
+  return v?.type === ItemType.Boolean ? v.value : undefined;
+};
+
+/**
+ * Get: returns the object itself, in the requested Key Format Type when one is asked for (conversions in
+ * crypto/formats.ts), wrapped when a Key Wrapping Specification asks. Serving it clears Fresh. A Sensitive
+ * key is returned only wrapped, a non-Extractable one not at all.
+ */
 export const get: OperationHandler = async (payload, ctx) => {
-  const uid = targetUid(payload, ctx);
+  // No identifier and no ID Placeholder (an earlier Locate found nothing): there is no such item (TC-152).
+  const uid = optText(payload, Tag.UniqueIdentifier) ?? ctx.placeholder.id;
+  if (uid === undefined) throw itemNotFound('no Unique Identifier and no ID Placeholder: object');
   const obj = await loadObject(ctx, uid);
-  if (!obj.body) throw new KmipError(ResultReason.ItemNotFound, `object ${uid} has been destroyed`);
-  if (optStruct(payload, Tag.KeyWrappingSpecification)) throw featureNotSupported('key wrapping on Get is not supported yet');
-  const format = optEnum(payload, Tag.KeyFormatType);
-  const compression = optEnum(payload, Tag.KeyCompressionType);
-  if (compression !== undefined) throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
-  let body = obj.body;
-  if (format !== undefined) {
-    const blockIndex = body.value.findIndex((i) => i.tag === Tag.KeyBlock);
-    const block = body.value[blockIndex];
-    if (!block || block.type !== ItemType.Structure) throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'this object has no Key Block');
-    const converted = convertKeyBlock(obj.objectType, block, format);
-    body = struct(body.tag, body.value.map((i, j): TtlvItem => (j === blockIndex ? converted : i)));
-  }
+  assertNotArchived(obj);
+  if (!obj.body) throw versionedError(ctx, ResultReason.ObjectDestroyed, ResultReason.ItemNotFound, `object ${uid} has been destroyed`);
   if (OBJECT_TAG[obj.objectType] === undefined) throw new KmipError(ResultReason.GeneralFailure, 'unknown object type');
+  const wrapping = optStruct(payload, Tag.KeyWrappingSpecification);
+  if (flag(obj, 'Extractable') === false) throw new KmipError(ResultReason.NotExtractable, 'the object is not extractable');
+  if (flag(obj, 'Sensitive') === true && !wrapping) throw new KmipError(ResultReason.Sensitive, 'the object is sensitive: it is only returned wrapped');
+
+  let body = returnedBody(obj, obj.body, {
+    format: optEnum(payload, Tag.KeyFormatType),
+    compression: optEnum(payload, Tag.KeyCompressionType),
+    wrapType: optEnum(payload, Tag.KeyWrapType),
+  });
+  if (wrapping) body = await wrapBody(ctx, obj, body, wrapping);
+  if (markServed(obj)) ctx.uow.save(obj);
   return [enumeration(Tag.ObjectType, obj.objectType), text(Tag.UniqueIdentifier, obj.uid), body];
 };
+
+function returnedBody(obj: ManagedObject, body: StructureItem, req: { format?: number; compression?: number; wrapType?: number }): StructureItem {
+  const blockIndex = body.value.findIndex((i) => i.tag === Tag.KeyBlock);
+  const block = body.value[blockIndex];
+  if (!block || block.type !== ItemType.Structure) {
+    // Certificates, opaque objects and templates have one form: as stored.
+    if (req.format !== undefined && !(obj.objectType === ObjectType.Certificate && req.format === KeyFormatType.X_509)) {
+      throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'this object has no Key Block to convert');
+    }
+    return body;
+  }
+  // Key Wrap Type As Registered (1.4 §4.11): the key block exactly as the client gave it, wrapped or not.
+  if (req.wrapType === KeyWrapType.AsRegistered) return body;
+  if (isWrapped(block)) throw featureNotSupported('the key is stored wrapped; ask for Key Wrap Type As Registered');
+  if (req.compression !== undefined) {
+    const ec = obj.objectType === ObjectType.PublicKey || obj.objectType === ObjectType.PrivateKey;
+    if (req.compression !== KeyCompressionType.ECPublicKeyTypeUncompressed || !ec) {
+      throw new KmipError(ResultReason.KeyCompressionTypeNotSupported, 'only uncompressed elliptic curve points are supported');
+    }
+  }
+  if (req.format === undefined) return body;
+  const converted = convertKeyBlock(obj.objectType, block, req.format);
+  return struct(body.tag, body.value.map((i, j): TtlvItem => (j === blockIndex ? converted : i)));
+}
+
+/**
+ * Wraps the returned Key Value under the key a Key Wrapping Specification names (1.4 §2.1.6): Encrypt only,
+ * with the wrapping key's usage mask allowing Wrap Key. TTLV encoding (the default) wraps the whole Key
+ * Value, with any attributes asked for; No Encoding wraps the Key Material bytes alone.
+ */
+async function wrapBody(ctx: OperationContext, obj: ManagedObject, body: StructureItem, spec: StructureItem): Promise<StructureItem> {
+  const method = reqEnum(spec, Tag.WrappingMethod);
+  if (method !== WrappingMethod.Encrypt || find(spec, Tag.MACSignatureKeyInformation)) throw featureNotSupported('only the Encrypt wrapping method is supported');
+  const info = optStruct(spec, Tag.EncryptionKeyInformation);
+  if (!info) throw missingData('the Key Wrapping Specification lacks Encryption Key Information');
+  const blockIndex = body.value.findIndex((i) => i.tag === Tag.KeyBlock);
+  const block = body.value[blockIndex];
+  if (!block || block.type !== ItemType.Structure) throw invalidField('only objects with a Key Block can be wrapped');
+  if (isWrapped(block)) throw featureNotSupported('the key is already wrapped');
+  const material = materialOf(block);
+  if (!material) throw new KmipError(ResultReason.KeyValueNotPresent, 'the object has no key value on this server');
+
+  const kek = await wrappingKey(ctx, reqText(info, Tag.UniqueIdentifier));
+  const params = optStruct(info, Tag.CryptographicParameters) ?? asStruct(kek.one('Cryptographic Parameters'));
+  const encoding = optEnum(spec, Tag.EncodingOption) ?? EncodingOption.TTLVEncoding;
+  const names = findAll(spec, Tag.AttributeName).map((n) => (n.type === ItemType.TextString ? canonicalName(n.value) : ''));
+  let plaintext: Uint8Array;
+  if (encoding === EncodingOption.NoEncoding) {
+    if (names.length > 0 || material.type !== ItemType.ByteString) throw new KmipError(ResultReason.EncodingOptionError, 'No Encoding wraps byte-string key material without attributes only');
+    plaintext = material.value;
+  } else if (encoding === EncodingOption.TTLVEncoding) {
+    // The Key Value's attributes: 1.x Attribute structures, or one 2.x Attributes structure.
+    const attrs = names.flatMap((name) => obj.all(name).map((value, i) => emitAttribute({ name, value }, ctx.version, i)));
+    const carried = attrs.length === 0 ? [] : atLeast(ctx.version, 2, 0) ? [struct(Tag.Attributes, attrs)] : attrs;
+    plaintext = encode(struct(Tag.KeyValue, [material, ...carried]));
+  } else {
+    throw new KmipError(ResultReason.EncodingOptionError, 'unknown Encoding Option');
+  }
+
+  const wrapped = wrapWith(kek, params, plaintext);
+  const data: TtlvItem[] = [enumeration(Tag.WrappingMethod, method), info];
+  const given = find(spec, Tag.EncodingOption);
+  if (given) data.push(given);
+  const newBlock = struct(Tag.KeyBlock, [
+    ...block.value.map((i): TtlvItem => (i.tag === Tag.KeyValue ? bytes(Tag.KeyValue, wrapped) : i)),
+    struct(Tag.KeyWrappingData, data),
+  ]);
+  return struct(body.tag, body.value.map((i, j): TtlvItem => (j === blockIndex ? newBlock : i)));
+}
+
+const asStruct = (v: TtlvItem | undefined): StructureItem | undefined => (v?.type === ItemType.Structure ? v : undefined);
+
+/** The key a Get wraps with: present, on line, not destroyed, Active, allowed to Wrap Key. */
+async function wrappingKey(ctx: OperationContext, uid: string): Promise<ManagedObject> {
+  let kek: ManagedObject;
+  try {
+    kek = await loadObject(ctx, uid);
+  } catch (err) {
+    if (err instanceof KmipError && err.reason === ResultReason.ItemNotFound) {
+      throw versionedError(ctx, ResultReason.WrappingObjectNotFound, ResultReason.ItemNotFound, `wrapping key ${uid} not found`);
+    }
+    throw err;
+  }
+  if (isArchived(kek)) throw versionedError(ctx, ResultReason.WrappingObjectArchived, ResultReason.ObjectArchived, `wrapping key ${uid} is archived`);
+  if (!kek.body) throw versionedError(ctx, ResultReason.WrappingObjectDestroyed, ResultReason.ItemNotFound, `wrapping key ${uid} has been destroyed`);
+  if (kek.state !== State.Active) throw lifecycleError(ctx.version, `wrapping key ${uid} is not active`);
+  const mask = kek.one('Cryptographic Usage Mask');
+  if (mask?.type !== ItemType.Integer || !(mask.value & CryptographicUsageMask.WrapKey)) {
+    throw versionedError(ctx, ResultReason.IncompatibleCryptographicUsageMask, ResultReason.PermissionDenied, `wrapping key ${uid} may not wrap keys`);
+  }
+  return kek;
+}
+
+function wrapWith(kek: ManagedObject, params: StructureItem | undefined, plaintext: Uint8Array): Uint8Array {
+  const block = kek.body ? optStruct(kek.body, Tag.KeyBlock) : undefined;
+  const format = block ? formatOf(block) : undefined;
+  const material = block ? materialOf(block) : undefined;
+  if (!block || format === undefined || !material || isWrapped(block)) throw featureNotSupported('the wrapping key has no usable key value');
+  try {
+    if (kek.objectType === ObjectType.SymmetricKey) {
+      if (optEnum(block, Tag.CryptographicAlgorithm) !== CryptographicAlgorithm.AES) throw featureNotSupported('symmetric wrapping keys must be AES keys');
+      const key = material.type === ItemType.ByteString ? material.value : material.type === ItemType.Structure ? optBytes(material, Tag.Key) : undefined;
+      if (!key) throw featureNotSupported('the wrapping key has no usable key value');
+      return aesKeyWrap(key, plaintext, (params && optEnum(params, Tag.BlockCipherMode)) ?? BlockCipherMode.NISTKeyWrap);
+    }
+    if (kek.objectType === ObjectType.PublicKey) {
+      const key = publicKeyFrom(format, material);
+      if (keyFacts(key).family !== 'rsa') throw featureNotSupported('public wrapping keys must be RSA keys');
+      return rsaWrap(key, plaintext, (params && optEnum(params, Tag.PaddingMethod)) ?? PaddingMethod.OAEP, params && optEnum(params, Tag.HashingAlgorithm));
+    }
+  } catch (err) {
+    if (err instanceof KmipError) throw err;
+    if (err instanceof WrapError) throw featureNotSupported(err.message);
+    if (err instanceof KeyMaterialError) throw new KmipError(ResultReason.CryptographicFailure, err.message);
+    throw new KmipError(ResultReason.CryptographicFailure, 'wrapping failed');
+  }
+  throw featureNotSupported('keys are wrapped with AES symmetric keys or RSA public keys only');
+}

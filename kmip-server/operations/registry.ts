@@ -8,6 +8,23 @@ import { get } from './get.ts';
 import { getAttributeList, getAttributes } from './get-attributes.ts';
 import { register } from './register.ts';
 import { revoke } from './revoke.ts';
+import { createKeyPair } from './create-key-pair.ts';
+import { rekey } from './rekey.ts';
+import { rekeyKeyPair } from './rekey-key-pair.ts';
+import { addAttribute } from './add-attribute.ts';
+import { adjustAttribute } from './adjust-attribute.ts';
+import { archive } from './archive.ts';
+import { cancel } from './cancel.ts';
+import { check } from './check.ts';
+import { deleteAttribute } from './delete-attribute.ts';
+import { getUsageAllocation } from './get-usage-allocation.ts';
+import { locate } from './locate.ts';
+import { modifyAttribute } from './modify-attribute.ts';
+import { obtainLease } from './obtain-lease.ts';
+import { poll } from './poll.ts';
+import { query } from './query.ts';
+import { recover } from './recover.ts';
+import { setAttribute } from './set-attribute.ts';
 
 /** Operation → handler. A new operation is a new file plus one line here. */
 export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, OperationHandler>([
@@ -20,4 +37,21 @@ export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, O
   [Operation.GetAttributes, getAttributes],
   [Operation.Register, register],
   [Operation.Revoke, revoke],
+  [Operation.CreateKeyPair, createKeyPair],
+  [Operation.ReKey, rekey],
+  [Operation.ReKeyKeyPair, rekeyKeyPair],
+  [Operation.AddAttribute, addAttribute],
+  [Operation.AdjustAttribute, adjustAttribute],
+  [Operation.Archive, archive],
+  [Operation.Cancel, cancel],
+  [Operation.Check, check],
+  [Operation.DeleteAttribute, deleteAttribute],
+  [Operation.GetUsageAllocation, getUsageAllocation],
+  [Operation.Locate, locate],
+  [Operation.ModifyAttribute, modifyAttribute],
+  [Operation.ObtainLease, obtainLease],
+  [Operation.Poll, poll],
+  [Operation.Query, query],
+  [Operation.Recover, recover],
+  [Operation.SetAttribute, setAttribute],
 ]);

@@ -5,7 +5,7 @@ import { optDate, reqEnum, reqStruct } from '../messages/tree.ts';
 import { asAttributeValue } from '../messages/attributes.ts';
 import { lifecycleError } from '../objects/lifecycle.ts';
 import type { OperationHandler } from './context.ts';
-import { loadObject, targetUid, touch } from './common.ts';
+import { assertNotArchived, loadObject, targetUid, touch } from './common.ts';
 
 const COMPROMISE: ReadonlySet<number> = new Set([RevocationReasonCode.KeyCompromise, RevocationReasonCode.CACompromise]);
 
@@ -15,6 +15,7 @@ const COMPROMISE: ReadonlySet<number> = new Set([RevocationReasonCode.KeyComprom
  */
 export const revoke: OperationHandler = async (payload, ctx) => {
   const obj = await loadObject(ctx, targetUid(payload, ctx));
+  assertNotArchived(obj);
   const reason = reqStruct(payload, Tag.RevocationReason);
   const code = reqEnum(reason, Tag.RevocationReasonCode);
   if (!obj.has('State')) throw lifecycleError(ctx.version, 'this object has no lifecycle state');

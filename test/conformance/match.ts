@@ -244,6 +244,17 @@ export function matchResponse(expected: XmlElement, actual: TtlvItem, scope: Sco
 /** Operations whose new objects (and everything computed from them) come from the server's randomness. */
 const GENERATING = new Set(['Create', 'CreateKeyPair', 'ReKey', 'ReKeyKeyPair', 'DeriveKey', 'CreateSplitKey', 'JoinSplitKey', 'Certify', 'ReCertify']);
 
+/**
+ * A Locate for a fresh group member may make the key it returns (KMIP 1.1 §4.9, Object Group Member):
+ * the server generated it, so its material is the server's randomness too.
+ */
+function asksForFreshMember(st: State): boolean {
+  const req = st.opts.request;
+  if (req?.type !== ItemType.Structure) return false;
+  const seek = (i: TtlvItem): boolean => i.tag === tagOf('Object Group Member') || (i.type === ItemType.Structure && i.value.some(seek));
+  return req.value.some(seek);
+}
+
 /** Tags that name a managed object in a payload. */
 const ID_TAGS = new Set([TAG.UniqueIdentifier, tagOf('Private Key Unique Identifier'), tagOf('Public Key Unique Identifier')]);
 
@@ -484,7 +495,8 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
       }
     }
     st.scope.vars.set(name, act);
-    if (ctx.operation !== undefined && GENERATING.has(ctx.operation) && ID_TAGS.has(tag) && act.type === ItemType.TextString) {
+    const generating = ctx.operation !== undefined && (GENERATING.has(ctx.operation) || (ctx.operation === 'Locate' && asksForFreshMember(st)));
+    if (generating && ID_TAGS.has(tag) && act.type === ItemType.TextString) {
       st.scope.generatedIds.add(act.value);
     }
     return undefined;
