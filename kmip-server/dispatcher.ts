@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   store: ObjectStore;
   limits: DecodeLimits & { maxBatchItems: number };
   server: ServerInfo;
+  /** Audit lines from operations (Log, Interop), with the caller's credential. */
+  audit?: (fields: Record<string, unknown>, message: string) => void;
   /** Called for failures the client sees only as General Failure (logged by the caller). */
   onInternalError?: (err: unknown, op: number) => void;
 }
@@ -107,7 +109,9 @@ export class Dispatcher {
         ...(batchId?.type === ItemType.ByteString ? { batchId: batchId.value } : {}),
       };
       if (failed && continuation !== BatchErrorContinuationOption.Continue) break;
-      const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations };
+      const log = (fields: Record<string, unknown>, message: string) =>
+        this.#opts.audit?.({ ...fields, credential: identity.credentialName, scope: identity.scopeName }, message);
+      const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations, log };
       const result = await this.#runItem(item, op, ctx);
       results.push({ ...base, ...result });
       if (result.status !== ResultStatus.Success) failed = true;

@@ -88,6 +88,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       leaseSeconds: 3600,
       ...opts.info,
     },
+    audit: (fields, message) => log.info(fields, message),
     onInternalError: (err, op) => log.error({ err, op }, 'operation failed with an internal error'),
   });
 

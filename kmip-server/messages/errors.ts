@@ -17,6 +17,9 @@ export class KmipError extends Error {
 }
 
 export const itemNotFound = (what = 'object') => new KmipError(ResultReason.ItemNotFound, `${what} not found`);
+/** A managed object that does not exist for the caller: Item Not Found in 1.x, Object Not Found in 2.x. */
+export const objectNotFound = (version: { major: number }, uid: string) =>
+  new KmipError(version.major >= 2 ? ResultReason.ObjectNotFound : ResultReason.ItemNotFound, `object ${uid} not found`);
 export const permissionDenied = (message = 'permission denied') => new KmipError(ResultReason.PermissionDenied, message);
 export const invalidMessage = (message: string) => new KmipError(ResultReason.InvalidMessage, message);
 export const invalidField = (message: string) => new KmipError(ResultReason.InvalidField, message);

@@ -2,7 +2,7 @@ import { randomUUID, createHash } from 'node:crypto';
 import { Tag } from '../ttlv/tag.ts';
 import { CryptographicAlgorithm, DRBGAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, RNGAlgorithm, State } from '../ttlv/enums.ts';
 import { ItemType, bytes, enumeration, int, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
-import { KmipError, invalidField, itemNotFound } from '../messages/errors.ts';
+import { KmipError, invalidField, itemNotFound, objectNotFound } from '../messages/errors.ts';
 import { ResultReason } from '../ttlv/enums.ts';
 import { atLeast } from '../messages/version.ts';
 import { parseAttributeList, type AttributeEntry } from '../messages/attributes.ts';
@@ -36,7 +36,7 @@ export function targetUid(payload: StructureItem, ctx: OperationContext): string
 /** Loads an object of the caller's scope; another scope's objects do not exist for the caller. */
 export async function loadObject(ctx: OperationContext, uid: string): Promise<ManagedObject> {
   const obj = await ctx.uow.get(uid);
-  if (!obj) throw itemNotFound(`object ${uid}`);
+  if (!obj) throw objectNotFound(ctx.version, uid);
   if (obj.has('State')) applyDates(obj, ctx.now);
   return obj;
 }

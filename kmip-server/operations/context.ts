@@ -23,6 +23,8 @@ export interface OperationContext {
   /** Current time in whole seconds since the epoch (one value per message). */
   now: number;
   server: ServerInfo;
+  /** Writes an audit line attributed to the caller (never key material). */
+  log: (fields: Record<string, unknown>, message: string) => void;
   /** Operations this server implements and this identity may run (for Query); computed on demand. */
   allowedOperations: () => readonly number[];
 }

@@ -1,7 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { State } from '../ttlv/enums.ts';
 import { text } from '../ttlv/types.ts';
-import { itemNotFound } from '../messages/errors.ts';
+import { objectNotFound } from '../messages/errors.ts';
 import { lifecycleError } from '../objects/lifecycle.ts';
 import type { OperationHandler } from './context.ts';
 import { assertNotArchived, loadObject, targetUid, touch } from './common.ts';
@@ -15,7 +15,7 @@ export const destroy: OperationHandler = async (payload, ctx) => {
   assertNotArchived(obj);
   if (obj.has('State')) {
     if (obj.state === State.Active) throw lifecycleError(ctx.version, 'an Active object must be revoked before it is destroyed');
-    if (obj.state === State.Destroyed || obj.state === State.DestroyedCompromised) throw itemNotFound(`object ${obj.uid}`);
+    if (obj.state === State.Destroyed || obj.state === State.DestroyedCompromised) throw objectNotFound(ctx.version, obj.uid);
     obj.state = obj.state === State.Compromised ? State.DestroyedCompromised : State.Destroyed;
     obj.setDate('Destroy Date', ctx.now);
   } else {

@@ -15,9 +15,8 @@ export function requestedNames(items: readonly TtlvItem[]): string[] {
     if (i.tag === Tag.AttributeName && i.type === ItemType.TextString) out.push(canonicalName(i.value));
     else if (i.tag === Tag.AttributeReference) {
       if (i.type === ItemType.Enumeration) {
-        const rule = ruleByTag(i.value);
-        if (!rule) throw invalidField('unknown Attribute Reference');
-        out.push(rule.name);
+        // A tag that is no attribute this server keeps is simply absent from the answer.
+        out.push(ruleByTag(i.value)?.name ?? `tag:${i.value.toString(16)}`);
       } else if (i.type === ItemType.Structure) {
         const vendor = i.value.find((c) => c.tag === Tag.VendorIdentification);
         const name = i.value.find((c) => c.tag === Tag.AttributeName);

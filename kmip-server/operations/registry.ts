@@ -1,5 +1,7 @@
 import { Operation } from '../ttlv/enums.ts';
 import type { OperationHandler } from './context.ts';
+import { interop } from './interop.ts';
+import { log } from './log.ts';
 import { activate } from './activate.ts';
 import { create } from './create.ts';
 import { destroy } from './destroy.ts';
@@ -33,6 +35,8 @@ export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, O
   [Operation.Destroy, destroy],
   [Operation.DiscoverVersions, discoverVersions],
   [Operation.Get, get],
+  [Operation.Interop, interop],
+  [Operation.Log, log],
   [Operation.GetAttributeList, getAttributeList],
   [Operation.GetAttributes, getAttributes],
   [Operation.Register, register],

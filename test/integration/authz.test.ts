@@ -98,8 +98,10 @@ const as = (t: ExecutionContext, f: Fixture, cred: CredentialFiles, version = V2
 function isDenied(t: ExecutionContext, o: Outcome, what: string): void {
   t.true(o.kind === 'failed' && o.reason === ResultReason.PermissionDenied, `${what}: expected Permission Denied, got ${describeOutcome(o)}`);
 }
+/** Another scope's object does not exist: Item Not Found in 1.x, Object Not Found in 2.x. */
 function isNotFound(t: ExecutionContext, o: Outcome, what: string): void {
-  t.true(o.kind === 'failed' && o.reason === ResultReason.ItemNotFound, `${what}: expected Item Not Found, got ${describeOutcome(o)}`);
+  const ok = o.kind === 'failed' && (o.reason === ResultReason.ItemNotFound || o.reason === ResultReason.ObjectNotFound);
+  t.true(ok, `${what}: expected Item/Object Not Found, got ${describeOutcome(o)}`);
 }
 function isSuccess(t: ExecutionContext, o: Outcome, what: string): void {
   t.is(o.kind, 'success', `${what}: ${describeOutcome(o)}`);
