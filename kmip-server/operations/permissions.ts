@@ -11,7 +11,7 @@ export const OPERATION_PERMISSION: Readonly<Record<number, string>> = Object.fro
 function snake(name: string): string {
   const special: Record<string, string> = {
     ReKey: 'rekey', ReKeyKeyPair: 'rekey_key_pair', MAC: 'mac', MACVerify: 'mac_verify',
-    RNGRetrieve: 'rng_retrieve', RNGSeed: 'rng_seed', ReCertify: 'recertify', PKCS11: 'pkcs11', ReProvision: 'reprovision',
+    RNGRetrieve: 'rng_retrieve', RNGSeed: 'rng_seed', ReCertify: 'recertify', PKCS_11: 'pkcs11', ReProvision: 'reprovision',
   };
   return special[name] ?? name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
