@@ -17,6 +17,9 @@ import type { Identity } from './auth/identity.ts';
 import type { ObjectStore } from './store/types.ts';
 import { StoreConflictError } from './store/types.ts';
 
+/** Times a message is run when its commit loses a race with another connection. */
+const MAX_ATTEMPTS = 8;
+
 export interface DispatcherOptions {
   store: ObjectStore;
   limits: DecodeLimits & { maxBatchItems: number };
@@ -89,46 +92,54 @@ export class Dispatcher {
     const continuation = optEnum(header, Tag.BatchErrorContinuationOption) ?? BatchErrorContinuationOption.Stop;
     const maxResponseSize = optInt(header, Tag.MaximumResponseSize);
 
-    const uow = new UnitOfWork(this.#opts.store, identity.scopeId);
-    const placeholder: { id?: string } = {};
-    const now = Math.floor(Date.now() / 1000);
     let allowed: number[] | undefined;
     const allowedOperations = () =>
       (allowed ??= Object.entries(OPERATION_PERMISSION)
         .filter(([code, perm]) => HANDLERS.has(Number(code)) && identity.operations.has(perm))
         .map(([code]) => Number(code)));
-    const results: ItemResult[] = [];
-    let failed = false;
+    const log = (fields: Record<string, unknown>, message: string) =>
+      this.#opts.audit?.({ ...fields, credential: identity.credentialName, scope: identity.scopeName }, message);
 
-    for (const item of items) {
-      if (!isStruct(item)) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item is not a structure');
-      const op = optEnum(item, Tag.Operation);
-      const batchId = find(item, Tag.UniqueBatchItemID);
-      const base: Pick<ItemResult, 'operation' | 'batchId'> = {
-        ...(op !== undefined ? { operation: op } : {}),
-        ...(batchId?.type === ItemType.ByteString ? { batchId: batchId.value } : {}),
-      };
-      if (failed && continuation !== BatchErrorContinuationOption.Continue) break;
-      const log = (fields: Record<string, unknown>, message: string) =>
-        this.#opts.audit?.({ ...fields, credential: identity.credentialName, scope: identity.scopeName }, message);
-      const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations, log };
-      const result = await this.#runItem(item, op, ctx);
-      results.push({ ...base, ...result });
-      if (result.status !== ResultStatus.Success) failed = true;
-    }
-
-    if (failed && continuation === BatchErrorContinuationOption.Undo) {
-      uow.rollback();
-      for (const r of results) {
-        // The payload stays: it tells the client what would have been (BL-M-2-21 expects it).
-        if (r.status === ResultStatus.Success) r.status = ResultStatus.OperationUndone;
+    // A message runs against a snapshot and commits at the end. When another connection changed an
+    // object this message also changed, nothing was written: run the whole message again on fresh
+    // state (bounded), so concurrent clients never see a spurious failure.
+    let results: ItemResult[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const uow = new UnitOfWork(this.#opts.store, identity.scopeId);
+      const placeholder: { id?: string } = {};
+      const now = Math.floor(Date.now() / 1000);
+      results = [];
+      let failed = false;
+      for (const item of items) {
+        if (!isStruct(item)) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item is not a structure');
+        const op = optEnum(item, Tag.Operation);
+        const batchId = find(item, Tag.UniqueBatchItemID);
+        const base: Pick<ItemResult, 'operation' | 'batchId'> = {
+          ...(op !== undefined ? { operation: op } : {}),
+          ...(batchId?.type === ItemType.ByteString ? { batchId: batchId.value } : {}),
+        };
+        if (failed && continuation !== BatchErrorContinuationOption.Continue) break;
+        const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations, log };
+        const result = await this.#runItem(item, op, ctx);
+        results.push({ ...base, ...result });
+        if (result.status !== ResultStatus.Success) failed = true;
       }
-    } else {
+
+      if (failed && continuation === BatchErrorContinuationOption.Undo) {
+        uow.rollback();
+        for (const r of results) {
+          // The payload stays: it tells the client what would have been (BL-M-2-21 expects it).
+          if (r.status === ResultStatus.Success) r.status = ResultStatus.OperationUndone;
+        }
+        break;
+      }
       try {
         await uow.commit();
+        break;
       } catch (err) {
-        // Nothing was acknowledged: every item that wrote fails together.
         const conflict = err instanceof StoreConflictError;
+        if (conflict && attempt < MAX_ATTEMPTS) continue;
+        // Nothing was acknowledged: every item that wrote fails together.
         this.#opts.onInternalError?.(err, 0);
         for (const r of results) {
           if (r.status === ResultStatus.Success) {
@@ -138,6 +149,7 @@ export class Dispatcher {
             delete r.payload;
           }
         }
+        break;
       }
     }
 
