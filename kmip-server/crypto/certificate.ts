@@ -17,11 +17,19 @@ export interface CertificateFacts {
   subjectDer: Uint8Array;
   issuerText: string;
   subjectText: string;
+  /** Each name's attribute values as (OID, text), most specific first (the RFC 4514 order). */
+  issuerParts: NamePart[];
+  subjectParts: NamePart[];
   /** GeneralNames DER of the Subject / Issuer Alternative Name extensions, when present. */
   subjectAltName?: Uint8Array;
   issuerAltName?: Uint8Array;
   signatureAlgorithm?: number;
   publicKey: KeyObject;
+}
+
+export interface NamePart {
+  oid: string;
+  value: string;
 }
 
 export class CertificateError extends Error {
@@ -100,6 +108,8 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
       subjectDer: Uint8Array.from(subject.raw),
       issuerText: distinguishedName(issuer),
       subjectText: distinguishedName(subject),
+      issuerParts: nameParts(issuer),
+      subjectParts: nameParts(subject),
       publicKey: cert.publicKey,
     };
     const alg = SIGNATURE_ALGORITHMS[oidValue(expect(sigAlg[0], DER.OID, 'signature algorithm'))];
@@ -124,6 +134,19 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
 /** RFC 4514 string of a Name: RDNs last to first, multi-valued RDNs joined by '+'. */
 export function distinguishedName(name: Tlv): string {
   return children(name).reverse().map((rdn) => children(rdn).map(attributeTypeAndValue).join('+')).join(',');
+}
+
+/** The text values of a Name, most specific first; values that are not strings are left out. */
+export function nameParts(name: Tlv): NamePart[] {
+  const out: NamePart[] = [];
+  for (const rdn of children(name).reverse()) {
+    for (const atv of children(rdn)) {
+      const [type, value] = children(atv);
+      const text = value && directoryString(value);
+      if (type && text !== undefined) out.push({ oid: oidValue(expect(type, DER.OID, 'AttributeType')), value: text });
+    }
+  }
+  return out;
 }
 
 function attributeTypeAndValue(atv: Tlv): string {

@@ -8,9 +8,9 @@ import { Tag } from '../ttlv/tag.ts';
 import { CryptographicAlgorithm, KeyFormatType } from '../ttlv/enums.ts';
 import { ItemType, bigInt, bytes, enumeration, struct, type TtlvItem } from '../ttlv/types.ts';
 import {
-  DER, DerError, bigIntToBytes, bitString, bytesToBigInt, children, derNull, expect, explicit, integer, oid, oidValue, octetString, readOne, sequence,
+  DER, DerError, bigIntToBytes, bitString, bytesToBigInt, children, derNull, expect, explicit, integer, oid, octetString, readOne, sequence,
 } from './der.ts';
-import { curveByEnum, curveByOid, curveByOpenssl, fieldBytes, type CurveInfo } from './curves.ts';
+import { curveByEnum, curveByOpenssl, fieldBytes, type CurveInfo } from './curves.ts';
 import { completePrivate, encodePkcs1Private, encodePkcs1Public, parsePkcs1Private, parsePkcs1Public, type RsaPrivateNumbers } from './rsa.ts';
 
 export class KeyMaterialError extends Error {
@@ -268,16 +268,6 @@ export function ecPoint(key: KeyObject): Uint8Array {
   const spki = children(expect(readOne(pub.export({ format: 'der', type: 'spki' })), DER.SEQUENCE, 'SubjectPublicKeyInfo'));
   const bits = expect(spki[1], DER.BIT_STRING, 'subjectPublicKey');
   return bits.content.subarray(1);
-}
-
-/** The curve named by an SPKI or SEC1 encoding's parameters (for keys node reports without a name). */
-export function curveOfSpki(der: Uint8Array): CurveInfo | undefined {
-  try {
-    const alg = children(expect(children(readOne(der))[0], DER.SEQUENCE, 'AlgorithmIdentifier'));
-    return alg[1] ? curveByOid(oidValue(alg[1])) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---- formats by key family ----

@@ -2,9 +2,9 @@
  * Cryptographic Parameters (1.4 §3.6, 2.1 §4.16) as the cryptographic operations read them, and the hash
  * algorithms KMIP names, mapped onto node:crypto. Pure: no key material passes through here.
  */
-import { createHash, getHashes } from 'node:crypto';
+import { getHashes } from 'node:crypto';
 import { Tag } from '../ttlv/tag.ts';
-import { CryptographicAlgorithm, DigitalSignatureAlgorithm, HashingAlgorithm, PaddingMethod } from '../ttlv/enums.ts';
+import { CryptographicAlgorithm, DigitalSignatureAlgorithm, HashingAlgorithm } from '../ttlv/enums.ts';
 import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { derNull, octetString, oid, sequence } from './der.ts';
 
@@ -154,12 +154,6 @@ export function digestInfo(alg: number, digest: Uint8Array): Uint8Array {
   return sequence(sequence(oid(h.oid), derNull()), octetString(digest));
 }
 
-/** One-shot hash. */
-export function digest(alg: number, data: Uint8Array): Buffer {
-  const name = hashName(alg);
-  if (!name) throw new ParamsError('unsupported Hashing Algorithm');
-  return createHash(name).update(data).digest();
-}
 
 // ---- signature algorithms ----
 
@@ -196,5 +190,3 @@ export function digitalSignatureParts(dsa: number): DsaParts | undefined {
     default: return undefined;
   }
 }
-
-export const isPss = (p: CryptoParams): boolean => p.paddingMethod === PaddingMethod.PSS || p.digitalSignatureAlgorithm === DigitalSignatureAlgorithm.RSASSA_PSS;

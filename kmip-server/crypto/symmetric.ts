@@ -20,7 +20,7 @@
  *   Initial Counter Value (default 0).
  * - XTS and CCM need the whole data at once: streamed, they process it at Final.
  */
-import { createCipheriv, createDecipheriv, randomBytes, type Cipheriv, type Decipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type CipherCCM, type Cipheriv, type DecipherCCM, type Decipheriv } from 'node:crypto';
 import { BlockCipherMode, CryptographicAlgorithm, PaddingMethod } from '../ttlv/enums.ts';
 import { CryptoError, badKey, badParams, cryptoFailure, unsupported } from './crypto-error.ts';
 import type { CryptoParams } from './params.ts';
@@ -219,10 +219,6 @@ function guard<T>(what: string, f: () => T): T {
   }
 }
 
-/** True when the key's algorithm is one this module can encrypt with. */
-export const SYMMETRIC_CIPHER_ALGORITHMS: ReadonlySet<number> = new Set([
-  CryptographicAlgorithm.AES, CryptographicAlgorithm.DES3, CryptographicAlgorithm.ChaCha20, CryptographicAlgorithm.ChaCha20Poly1305,
-]);
 
 export function openSymmetric(direction: Direction, algorithm: number, key: Uint8Array, opts: SymmetricOptions): SymmetricCipher {
   const p = opts.params;
@@ -254,9 +250,9 @@ export function openSymmetric(direction: Direction, algorithm: number, key: Uint
       : createDecipheriv(pl.cipher, k, iv, options as never) as Decipheriv;
     if (pl.padded) c.setAutoPadding(p.paddingMethod === PaddingMethod.PKCS5);
     if (pl.aead === 'ccm') {
-      (c as Cipheriv).setAAD(aad ?? Buffer.alloc(0), { plaintextLength: plaintextLength ?? 0 });
+      (c as CipherCCM).setAAD(aad ?? Buffer.alloc(0), { plaintextLength: plaintextLength ?? 0 });
     } else if (aad) {
-      (c as Cipheriv).setAAD(aad);
+      (c as unknown as { setAAD(b: Buffer): unknown }).setAAD(aad);
     }
     return c;
   });
@@ -288,10 +284,10 @@ export function openSymmetric(direction: Direction, algorithm: number, key: Uint
         const c = make(all.length);
         if (direction === 'decrypt' && pl.aead) {
           if (!expectedTag || expectedTag.length !== tagLength) throw cryptoFailure('authentication failed');
-          (c as Decipheriv).setAuthTag(expectedTag);
+          (c as DecipherCCM).setAuthTag(expectedTag);
         }
         const out = guard(direction === 'decrypt' && pl.aead ? 'authentication failed' : `${direction}ion failed`, () => Buffer.concat([c.update(all), c.final()]));
-        if (direction === 'encrypt' && pl.aead) outTag = (c as Cipheriv).getAuthTag();
+        if (direction === 'encrypt' && pl.aead) outTag = (c as CipherCCM).getAuthTag();
         return out;
       },
       tag: () => outTag,
@@ -313,10 +309,10 @@ export function openSymmetric(direction: Direction, algorithm: number, key: Uint
       done = true;
       if (direction === 'decrypt' && pl.aead) {
         if (!expectedTag || expectedTag.length !== tagLength) throw cryptoFailure('authentication failed');
-        guard('authentication failed', () => (c as Decipheriv).setAuthTag(expectedTag!));
+        guard('authentication failed', () => (c as DecipherCCM).setAuthTag(expectedTag!));
       }
       const out = guard(direction === 'decrypt' && pl.aead ? 'authentication failed' : `${direction}ion failed`, () => c.final());
-      if (direction === 'encrypt' && pl.aead) outTag = (c as Cipheriv).getAuthTag();
+      if (direction === 'encrypt' && pl.aead) outTag = (c as CipherCCM).getAuthTag();
       return out;
     },
     tag: () => outTag,

@@ -8,7 +8,7 @@ import { optStruct, reqEnum } from '../messages/tree.ts';
 import { parseAttributeList, type AttributeEntry } from '../messages/attributes.ts';
 import { atLeast } from '../messages/version.ts';
 import { convertKeyBlock } from '../crypto/formats.ts';
-import { formatOf, materialOf } from '../crypto/key-block.ts';
+import { materialOf } from '../crypto/key-block.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import {
   RAW, attrEnum, attrInt, checkClientAttributes, digestAttribute, keyBlock, mergeAttributeLayers, newObject,
@@ -72,28 +72,19 @@ export function symmetricLength(algorithm: number | undefined, requested: number
   return { algorithm, length };
 }
 
-/** A new Symmetric Key body in `format` (Raw, or Transparent Symmetric Key) with fresh random material. */
-export function generateSymmetricBody(algorithm: number, length: number, format: number = RAW): StructureItem {
-  const material = randomBytes(materialBytes(algorithm, length));
-  let block = keyBlock(RAW, bytes(Tag.KeyMaterial, material), algorithm, length);
-  if (format !== RAW) block = convertKeyBlock(ObjectType.SymmetricKey, block, format);
-  return struct(Tag.SymmetricKey, [block]);
-}
-
-const reqBlock = (body: StructureItem): StructureItem => {
-  const b = optStruct(body, Tag.KeyBlock);
-  if (!b) throw missingData('the object has no Key Block');
-  return b;
-};
-
-/** Digest of a body's Key Block in its own format (bytes, or the TTLV encoding of a transparent structure). */
-export function bodyDigest(body: StructureItem): ReturnType<typeof digestAttribute> | undefined {
-  const block = optStruct(body, Tag.KeyBlock);
-  if (!block) return undefined;
-  const format = formatOf(block);
-  const material = materialOf(block);
-  if (format === undefined || !material) return undefined;
-  return digestAttribute(materialDigestInput(material), format);
+/**
+ * A new Symmetric Key in `format` (Raw, or Transparent Symmetric Key) from fresh random bytes, with its
+ * Digests: one over the stored form and, for a non-default format, one over Raw (2.1 §4.26).
+ */
+export function generateSymmetricKey(algorithm: number, length: number, format: number = RAW): { body: StructureItem; digests: TtlvItem[] } {
+  const material = bytes(Tag.KeyMaterial, randomBytes(materialBytes(algorithm, length)));
+  const raw = keyBlock(RAW, material, algorithm, length);
+  const block = format === RAW ? raw : convertKeyBlock(ObjectType.SymmetricKey, raw, format);
+  const stored = materialOf(block);
+  if (!stored) throw new Error('converted key block lost its material');
+  const digests = [digestAttribute(materialDigestInput(stored), format)];
+  if (format !== RAW) digests.push(digestAttribute(materialDigestInput(material), RAW));
+  return { body: struct(Tag.SymmetricKey, [block]), digests };
 }
 
 /** What a Digest hashes (1.4 §3.17): a byte-string Key Material itself, a structure's TTLV encoding. */
@@ -147,13 +138,10 @@ export const create: OperationHandler = async (payload, ctx) => {
     throw invalidField('a Symmetric Key is generated in Raw or Transparent Symmetric Key format only');
   }
 
-  const body = generateSymmetricBody(algorithm, length, format ?? RAW);
+  const { body, digests } = generateSymmetricKey(algorithm, length, format ?? RAW);
   const obj = newObject(ctx, ObjectType.SymmetricKey, body, attrs);
   if (!obj.has('Cryptographic Length')) obj.set('Cryptographic Length', int(Tag.AttributeValue, length));
-  const digest = bodyDigest(body);
-  if (digest) obj.add('Digest', digest);
-  // A non-default format gets a second Digest in the default one (2.1 §4.26).
-  if (format !== undefined && format !== RAW) obj.add('Digest', bodyDigest(struct(Tag.SymmetricKey, [convertKeyBlock(objectType, reqBlock(body), RAW)]))!);
+  for (const d of digests) obj.add('Digest', d);
   setServerAttributes(obj, ctx, { generated: true, keyFormat: format ?? RAW });
   ctx.uow.save(obj);
   ctx.placeholder.id = obj.uid;

@@ -5,7 +5,7 @@ import {
 } from '../ttlv/enums.ts';
 import { ItemType, bytes, enumeration, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { encode } from '../ttlv/writer.ts';
-import { KmipError, featureNotSupported, invalidField, itemNotFound, missingData } from '../messages/errors.ts';
+import { KmipError, featureNotSupported, invalidField, missingData, objectNotFound } from '../messages/errors.ts';
 import { find, findAll, optBytes, optEnum, optStruct, optText, reqEnum, reqText } from '../messages/tree.ts';
 import { canonicalName, emitAttribute } from '../messages/attributes.ts';
 import { atLeast } from '../messages/version.ts';
@@ -31,7 +31,7 @@ const flag = (obj: ManagedObject, name: string): boolean | undefined => {
 export const get: OperationHandler = async (payload, ctx) => {
   // No identifier and no ID Placeholder (an earlier Locate found nothing): there is no such item (TC-152).
   const uid = optText(payload, Tag.UniqueIdentifier) ?? ctx.placeholder.id;
-  if (uid === undefined) throw itemNotFound('no Unique Identifier and no ID Placeholder: object');
+  if (uid === undefined) throw objectNotFound(ctx.version, '(no Unique Identifier and no ID Placeholder)');
   const obj = await loadObject(ctx, uid);
   assertNotArchived(obj);
   if (!obj.body) throw versionedError(ctx, ResultReason.ObjectDestroyed, ResultReason.ItemNotFound, `object ${uid} has been destroyed`);
@@ -127,7 +127,7 @@ async function wrappingKey(ctx: OperationContext, uid: string): Promise<ManagedO
   try {
     kek = await loadObject(ctx, uid);
   } catch (err) {
-    if (err instanceof KmipError && err.reason === ResultReason.ItemNotFound) {
+    if (err instanceof KmipError && (err.reason === ResultReason.ItemNotFound || err.reason === ResultReason.ObjectNotFound)) {
       throw versionedError(ctx, ResultReason.WrappingObjectNotFound, ResultReason.ItemNotFound, `wrapping key ${uid} not found`);
     }
     throw err;

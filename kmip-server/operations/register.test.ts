@@ -155,8 +155,13 @@ test('certificates: type, length, 1.0 identifier/subject/issuer, X.509 DER attri
   t.deepEqual(g.payload?.value[2], cert);
   t.deepEqual(ok(await h.one(V1_0, 'Get', [uidItem(u), enumeration(Tag.KeyFormatType, F.X_509)])).payload?.value[2], cert);
   t.is((await h.one(V1_0, 'Get', [uidItem(u), enumeration(Tag.KeyFormatType, F.PKCS_1)])).reason, ResultReason.KeyFormatTypeNotSupported);
-  // 2.x clients may restate Certificate Type; a wrong one is refused.
-  ok(await register(h, V2_1, ObjectType.Certificate, cert, [enumeration(Tag.CertificateType, CertificateType.X_509)]));
+  // 2.x clients may restate Certificate Type; a wrong one is refused. 2.x sees the name parts as attributes.
+  const u2 = uidOf(ok(await register(h, V2_1, ObjectType.Certificate, cert, [enumeration(Tag.CertificateType, CertificateType.X_509)])));
+  const a2 = await attributes2x(h, u2);
+  t.deepEqual(a2.get(Tag.CertificateSubjectCN), [text(Tag.CertificateSubjectCN, 'KMIP')]);
+  t.deepEqual(a2.get(Tag.CertificateIssuerOU), [text(Tag.CertificateIssuerOU, 'OASIS')]);
+  t.deepEqual(a2.get(Tag.CertificateSubjectC), [text(Tag.CertificateSubjectC, 'US')]);
+  t.is(a2.get(Tag.CertificateIdentifier), undefined);
   t.is((await register(h, V2_1, ObjectType.Certificate, cert, [enumeration(Tag.CertificateType, CertificateType.PGP)])).reason, ResultReason.InvalidField);
   t.is((await register(h, V2_1, ObjectType.Certificate, struct(Tag.Certificate, [enumeration(Tag.CertificateType, CertificateType.X_509), bytes(Tag.CertificateValue, der.subarray(0, 100))]))).reason, ResultReason.InvalidField);
 });

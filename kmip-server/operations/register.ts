@@ -4,6 +4,7 @@ import { ItemType, bool, bytes, enumeration, int, struct, text, type StructureIt
 import { invalidField, missingData } from '../messages/errors.ts';
 import { find, optEnum, optInt, optStruct, reqBytes, reqEnum, reqInt } from '../messages/tree.ts';
 import { parseAttributeList, type AttributeEntry } from '../messages/attributes.ts';
+import { ruleByName } from '../messages/attribute-rules.ts';
 import { atLeast } from '../messages/version.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
 import { formatOf, isWrapped, materialOf } from '../crypto/key-block.ts';
@@ -131,11 +132,26 @@ function registerCertificate(ctx: OperationContext, body: StructureItem, attrs: 
     const issuer: TtlvItem[] = [bytes(Tag.IssuerDistinguishedName, facts.issuerDer)];
     if (facts.issuerAltName) issuer.push(bytes(Tag.IssuerAlternativeName, facts.issuerAltName));
     obj.set('X.509 Certificate Issuer', struct(Tag.AttributeValue, issuer));
+    // 2.x's one-attribute-per-name-part forms (2.1 §4.6): the most specific value of each.
+    for (const [who, parts] of [['Subject', facts.subjectParts], ['Issuer', facts.issuerParts]] as const) {
+      for (const [oid, label] of NAME_PART_ATTRIBUTES) {
+        const part = parts.find((p) => p.oid === oid);
+        const name = `Certificate ${who} ${label}`;
+        if (part && ruleByName(name)) obj.set(name, text(Tag.AttributeValue, part.value));
+      }
+    }
   }
   obj.add('Digest', digestAttribute(der, KeyFormatType.X_509));
   setServerAttributes(obj, ctx, { generated: false });
   return obj;
 }
+
+/** Name attribute types → the 2.x Certificate Subject / Issuer attribute suffixes. */
+const NAME_PART_ATTRIBUTES: readonly [string, string][] = [
+  ['2.5.4.3', 'CN'], ['2.5.4.10', 'O'], ['2.5.4.11', 'OU'], ['1.2.840.113549.1.9.1', 'Email'], ['2.5.4.6', 'C'], ['2.5.4.8', 'ST'],
+  ['2.5.4.7', 'L'], ['0.9.2342.19200300.100.1.1', 'UID'], ['2.5.4.5', 'Serial Number'], ['2.5.4.12', 'Title'],
+  ['0.9.2342.19200300.100.1.25', 'DC'], ['2.5.4.46', 'DN Qualifier'],
+];
 
 /** Objects carried in a Key Block: keys, Secret Data, Split Keys, PGP Keys. */
 function registerKey(ctx: OperationContext, objectType: number, body: StructureItem, attrs: AttributeEntry[]): ManagedObject {

@@ -27,6 +27,16 @@ import { poll } from './poll.ts';
 import { query } from './query.ts';
 import { recover } from './recover.ts';
 import { setAttribute } from './set-attribute.ts';
+import { encrypt } from './encrypt.ts';
+import { decrypt } from './decrypt.ts';
+import { sign } from './sign.ts';
+import { signatureVerify } from './signature-verify.ts';
+import { mac } from './mac.ts';
+import { macVerify } from './mac-verify.ts';
+import { hash } from './hash.ts';
+import { rngRetrieve } from './rng-retrieve.ts';
+import { rngSeed } from './rng-seed.ts';
+import { deriveKey } from './derive-key.ts';
 
 /** Operation → handler. A new operation is a new file plus one line here. */
 export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, OperationHandler>([
@@ -58,4 +68,14 @@ export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, O
   [Operation.Query, query],
   [Operation.Recover, recover],
   [Operation.SetAttribute, setAttribute],
+  [Operation.Encrypt, encrypt],
+  [Operation.Decrypt, decrypt],
+  [Operation.Sign, sign],
+  [Operation.SignatureVerify, signatureVerify],
+  [Operation.MAC, mac],
+  [Operation.MACVerify, macVerify],
+  [Operation.Hash, hash],
+  [Operation.RNGRetrieve, rngRetrieve],
+  [Operation.RNGSeed, rngSeed],
+  [Operation.DeriveKey, deriveKey],
 ]);

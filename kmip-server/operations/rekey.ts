@@ -1,7 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { LinkType, ObjectType, ResultReason } from '../ttlv/enums.ts';
 import { ItemType, dateTime, int, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
-import { KmipError, invalidMessage, missingData } from '../messages/errors.ts';
+import { KmipError, invalidMessage } from '../messages/errors.ts';
 import { optInterval, optStruct } from '../messages/tree.ts';
 import type { AttributeEntry } from '../messages/attributes.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
@@ -11,7 +11,7 @@ import {
   RAW, assertNotArchived, attrEnum, attrInt, linkValue, loadObject, mergeAttributeLayers, newObject, setServerAttributes, targetUid, touch,
   versionedError,
 } from './common.ts';
-import { bodyDigest, generateSymmetricBody, layeredAttributes, refuseUnsafe, symmetricLength, takeRequestedFormat } from './create.ts';
+import { generateSymmetricKey, layeredAttributes, refuseUnsafe, symmetricLength, takeRequestedFormat } from './create.ts';
 
 /** What a replacement key never inherits (1.4 Table 173 / 177): the server sets these anew, or not at all. */
 const NOT_COPIED: ReadonlySet<string> = new Set([
@@ -96,12 +96,10 @@ export const rekey: OperationHandler = async (payload, ctx) => {
   refuseUnsafe(attrs, algorithm, length);
   const keyFormat = format ?? (oldBlock && formatOf(oldBlock)) ?? RAW;
 
-  const body = generateSymmetricBody(algorithm, length, keyFormat);
+  const { body, digests } = generateSymmetricKey(algorithm, length, keyFormat);
   const replacement = newObject(ctx, ObjectType.SymmetricKey, body, attrs);
   if (!replacement.has('Cryptographic Length')) replacement.set('Cryptographic Length', int(Tag.AttributeValue, length));
-  const digest = bodyDigest(body);
-  if (!digest) throw missingData('the replacement key has no key material');
-  replacement.add('Digest', digest);
+  for (const d of digests) replacement.add('Digest', d);
   replacement.add('Link', linkValue(LinkType.ReplacedObjectLink, old.uid));
   setServerAttributes(replacement, ctx, { generated: true, keyFormat });
   retire(ctx, old, replacement);

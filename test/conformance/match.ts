@@ -255,6 +255,16 @@ function asksForFreshMember(st: State): boolean {
   return req.value.some(seek);
 }
 
+const TAG_CORRELATION_VALUE = tagOf('Correlation Value');
+
+/** Whether the request this response answers carries `tag` anywhere. */
+function requestCarries(st: State, tag: number): boolean {
+  const req = st.opts.request;
+  if (req?.type !== ItemType.Structure) return false;
+  const seek = (i: TtlvItem): boolean => i.tag === tag || (i.type === ItemType.Structure && i.value.some(seek));
+  return req.value.some(seek);
+}
+
 /** Tags that name a managed object in a payload. */
 const ID_TAGS = new Set([TAG.UniqueIdentifier, tagOf('Private Key Unique Identifier'), tagOf('Public Key Unique Identifier')]);
 
@@ -482,7 +492,10 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
       }
       return undefined;
     }
-    const bound = st.scope.vars.get(name);
+    // A Correlation Value the server hands out for a new stream (the request carried none) is a
+    // fresh value even when the vector reuses one variable name for several streams (TC-STREAM-ENC).
+    const newStream = act.tag === TAG_CORRELATION_VALUE && !requestCarries(st, TAG_CORRELATION_VALUE);
+    const bound = newStream ? undefined : st.scope.vars.get(name);
     if (bound) {
       if (valuesEqual({ ...bound, tag } as TtlvItem, act, collapseText)) return undefined;
       return { path: ctx.path, message: `differs from the value bound to ${text}`, expected: `${text} = ${display(bound)}`, actual: display(act, vctx) };
