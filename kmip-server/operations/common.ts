@@ -42,7 +42,7 @@ export async function loadObject(ctx: OperationContext, uid: string): Promise<Ma
 }
 
 /** The attributes a request supplies: 1.x Template-Attribute or 2.x Attributes. */
-export function requestAttributes(payload: StructureItem, ctx: OperationContext, container1x = Tag.TemplateAttribute, container2x = Tag.Attributes): AttributeEntry[] {
+export function requestAttributes(payload: StructureItem, ctx: OperationContext, container1x: number = Tag.TemplateAttribute, container2x: number = Tag.Attributes): AttributeEntry[] {
   const c = atLeast(ctx.version, 2, 0) ? optStruct(payload, container2x) ?? optStruct(payload, container1x) : optStruct(payload, container1x) ?? optStruct(payload, container2x);
   return parseAttributeList(c);
 }

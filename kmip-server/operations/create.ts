@@ -132,7 +132,8 @@ export const create: OperationHandler = async (payload, ctx) => {
   if (objectType !== ObjectType.SymmetricKey) throw invalidField('Create makes Symmetric Keys only; use Create Key Pair or Register');
   const { attrs, format } = takeRequestedFormat(await layeredAttributes(payload, ctx, Tag.TemplateAttribute, Tag.Attributes));
   const { algorithm, length } = symmetricLength(attrEnum(attrs, 'Cryptographic Algorithm'), attrInt(attrs, 'Cryptographic Length'));
-  if (attrInt(attrs, 'Cryptographic Usage Mask') === undefined) throw missingData('Cryptographic Usage Mask is required');
+  // No Usage Mask is allowed (TC-CS-CORVAL-1-14 creates one without): such a key serves Get but no
+  // cryptographic operation, since an absent mask grants no use (crypto/key-use.ts).
   refuseUnsafe(attrs, algorithm, length);
   if (format !== undefined && format !== RAW && format !== KeyFormatType.TransparentSymmetricKey) {
     throw invalidField('a Symmetric Key is generated in Raw or Transparent Symmetric Key format only');
