@@ -16,6 +16,17 @@ export interface CliConfig {
   ciphers: string;
   limits: ServerLimits;
   logLevel: string;
+  /** serve: where policy comes from: YAML files (--manifests) or the cluster's custom resources. */
+  policy: 'files' | 'kubernetes';
+  /** serve: the object store backend. */
+  store: 'sqlite' | 'configmap';
+  /** Namespace whose KmipScope/KmipRole/KmipClientCredential are watched (--policy kubernetes). */
+  namespace?: string;
+  /** Watch those resources in every namespace instead. */
+  allNamespaces: boolean;
+  /** Namespace of the ConfigMap store (default: --namespace, else the pod's own namespace). */
+  storeNamespace?: string;
+  kubeconfig?: string;
 }
 
 export const USAGE = `Usage: kmip-server <serve|dev> [options]
@@ -34,7 +45,15 @@ Options:
   --manifests DIR          KmipScope/KmipRole/KmipClientCredential YAML files (policy)
   --tls-cert F --tls-key F server certificate and key (serve)
   --client-ca F            CA certificates that issue client certificates (serve)
-  --kek-file F             32-byte key-encryption key (created if missing); or env KMIP_KEK (base64)
+  --kek-file F             32-byte key-encryption key (created if missing, except with --store
+                           configmap: then it must exist, e.g. a mounted Secret); or env KMIP_KEK (base64)
+  --policy P               serve: files (default; --manifests) or kubernetes (KmipScope/KmipRole/
+                           KmipClientCredential watched in the cluster)
+  --namespace NS           namespace of those resources (default: the pod's own namespace)
+  --all-namespaces         watch them in every namespace instead
+  --store S                serve: sqlite (default; in --data-dir) or configmap (one ConfigMap per object)
+  --store-namespace NS     namespace of the ConfigMap store (default: --namespace, else the pod's)
+  --kubeconfig F           Kubernetes credentials (default: in-cluster, else $KUBECONFIG or ~/.kube/config)
   --tls-min-version V      TLSv1.2 (default) or TLSv1.3
   --tls12-ciphers LIST     OpenSSL cipher list for TLS 1.2 (default: ECDHE with AES-GCM/ChaCha20)
   --legacy-ciphers         also offer the CBC-SHA256 suites old PyKMIP clients need
@@ -71,6 +90,12 @@ export function parseCli(argv: string[]): CliConfig {
       'message-timeout-ms': { type: 'string' },
       'handshake-timeout-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      policy: { type: 'string' },
+      namespace: { type: 'string' },
+      'all-namespaces': { type: 'boolean' },
+      store: { type: 'string' },
+      'store-namespace': { type: 'string' },
+      kubeconfig: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -95,6 +120,15 @@ export function parseCli(argv: string[]): CliConfig {
   if (values['http-port'] !== undefined) httpListen.push({ host, port: int('http-port', values['http-port'], 0) });
   const min = values['tls-min-version'] ?? 'TLSv1.2';
   if (min !== 'TLSv1.2' && min !== 'TLSv1.3') throw new Error('--tls-min-version must be TLSv1.2 or TLSv1.3');
+  const policy = values.policy ?? process.env.KMIP_POLICY ?? 'files';
+  if (policy !== 'files' && policy !== 'kubernetes') throw new Error('--policy must be files or kubernetes');
+  const store = values.store ?? process.env.KMIP_STORE ?? 'sqlite';
+  if (store !== 'sqlite' && store !== 'configmap') throw new Error('--store must be sqlite or configmap');
+  // A flag wins over the other one's environment twin.
+  const namespace = values.namespace ?? (values['all-namespaces'] ? undefined : process.env.KMIP_NAMESPACE);
+  const allNamespaces = values['all-namespaces'] ?? (values.namespace ? false : process.env.KMIP_ALL_NAMESPACES === 'true');
+  if (namespace && allNamespaces) throw new Error('give --namespace or --all-namespaces, not both');
+  const storeNamespace = values['store-namespace'] ?? process.env.KMIP_STORE_NAMESPACE;
   let ciphers = values['tls12-ciphers'] ?? DEFAULT_TLS12_CIPHERS;
   if (values['legacy-ciphers']) ciphers = `${ciphers}:${LEGACY_TLS12_CIPHERS}`;
   return {
@@ -118,5 +152,11 @@ export function parseCli(argv: string[]): CliConfig {
       handshakeTimeoutMs: int('handshake-timeout-ms', values['handshake-timeout-ms'], DEFAULT_SERVER_LIMITS.handshakeTimeoutMs),
     },
     logLevel: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
+    policy,
+    store,
+    ...(namespace ? { namespace } : {}),
+    allNamespaces,
+    ...(storeNamespace ? { storeNamespace } : {}),
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
   };
 }

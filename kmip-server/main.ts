@@ -5,8 +5,14 @@ import { pino } from 'pino';
 import { parseCli, USAGE, type CliConfig } from './config.ts';
 import { startKmipServer, type RunningServer } from './server.ts';
 import { SqliteStore } from './store/sqlite.ts';
-import { kekFromEnv, loadOrCreateKek } from './store/kek.ts';
+import { ConfigMapStore } from './store/configmap.ts';
+import type { ObjectStore } from './store/types.ts';
+import { kekFromEnv, loadOrCreateKek, parseKekFile } from './store/kek.ts';
 import { FilePolicySource } from './policy/files.ts';
+import { KubernetesPolicySource } from './policy/kubernetes.ts';
+import type { PolicySource } from './policy/model.ts';
+import { KubeClient } from './k8s/client.ts';
+import { contextNamespace, inClusterNamespace, loadKubeConfig } from './k8s/kubeconfig.ts';
 import { ensureDevEnvironment } from './dev/bootstrap.ts';
 
 async function main(): Promise<void> {
@@ -71,12 +77,48 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
 
 async function serve(cfg: CliConfig, log: pino.Logger): Promise<RunningServer> {
   if (!cfg.tlsCert || !cfg.tlsKey || !cfg.clientCa) throw new Error('serve needs --tls-cert, --tls-key and --client-ca');
-  if (!cfg.manifests) throw new Error('serve needs --manifests DIR (the Kubernetes policy source comes with the operator)');
-  const kek = process.env.KMIP_KEK ? kekFromEnv('KMIP_KEK') : await loadOrCreateKek(cfg.kekFile ?? join(cfg.dataDir, 'kek'));
-  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const store = await SqliteStore.open({ path: join(cfg.dataDir, 'kmip.db'), kek });
-  const policy = await FilePolicySource.open(cfg.manifests);
-  for (const p of policy.problems) log.warn(p, 'policy problem');
+  if (cfg.policy === 'files' && !cfg.manifests) throw new Error('serve needs --manifests DIR, or --policy kubernetes');
+  const kube = cfg.policy === 'kubernetes' || cfg.store === 'configmap' ? await kubeClient(cfg) : undefined;
+  let store: ObjectStore | undefined;
+  let policy: PolicySource | undefined;
+  try {
+    if (kube) {
+      const ns = cfg.namespace ?? inClusterNamespace() ?? contextNamespace(kube.kc);
+      if (cfg.store === 'configmap') {
+        const storeNs = cfg.storeNamespace ?? ns;
+        if (!storeNs) throw new Error('--store configmap needs --store-namespace or --namespace (or to run in a pod)');
+        store = await ConfigMapStore.open({ client: kube.client, namespace: storeNs, kek: await kekThatExists(cfg), logger: log });
+        log.info({ namespace: storeNs }, 'object store: ConfigMaps');
+      }
+      if (cfg.policy === 'kubernetes') {
+        if (!cfg.allNamespaces && !ns) throw new Error('--policy kubernetes needs --namespace NS or --all-namespaces (or to run in a pod)');
+        const k = KubernetesPolicySource.start({ client: kube.client, ...(cfg.allNamespaces ? {} : { namespace: ns! }), logger: log });
+        policy = k;
+        const waiting = setInterval(() => log.warn({ namespace: cfg.allNamespaces ? '*' : ns }, 'still waiting for the first list of KmipScope/KmipRole/KmipClientCredential'), 15_000);
+        try {
+          await k.ready();
+        } finally {
+          clearInterval(waiting);
+        }
+      }
+    }
+    if (!store) {
+      const kek = process.env.KMIP_KEK ? kekFromEnv('KMIP_KEK') : await loadOrCreateKek(cfg.kekFile ?? join(cfg.dataDir, 'kek'));
+      await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+      store = await SqliteStore.open({ path: join(cfg.dataDir, 'kmip.db'), kek });
+    }
+    if (!policy) {
+      const files = await FilePolicySource.open(cfg.manifests!);
+      files.on('error', (err) => log.error({ err }, 'policy reload failed'));
+      for (const p of files.problems) log.warn(p, 'policy problem');
+      policy = files;
+    }
+  } catch (err) {
+    await policy?.close();
+    await store?.close();
+    kube?.client.close();
+    throw err;
+  }
   const server = await startKmipServer({
     listen: cfg.listen,
     tls: {
@@ -94,14 +136,36 @@ async function serve(cfg: CliConfig, log: pino.Logger): Promise<RunningServer> {
   });
   for (const h of server.httpAddresses) process.stdout.write(`kmip-server HTTPS POST /kmip on ${h.host}:${h.port}\n`);
   for (const a of server.addresses) process.stdout.write(`kmip-server listening on ${a.host}:${a.port}\n`);
+  const [s, p] = [store, policy];
   return {
     ...server,
     async close() {
       await server.close();
-      await policy.close();
-      await store.close();
+      await p.close();
+      await s.close();
+      kube?.client.close();
     },
   };
+}
+
+async function kubeClient(cfg: CliConfig) {
+  const kc = loadKubeConfig(cfg.kubeconfig);
+  return { kc, client: await KubeClient.fromKubeConfig(kc) };
+}
+
+/**
+ * The KEK for a store shared through the cluster: KMIP_KEK or an existing --kek-file (a mounted
+ * Secret). Never generated here: a key made up on one pod's disk would be lost with the pod, and
+ * every replica must hold the same one.
+ */
+async function kekThatExists(cfg: CliConfig): Promise<Uint8Array> {
+  if (process.env.KMIP_KEK) return kekFromEnv('KMIP_KEK');
+  if (!cfg.kekFile) throw new Error('--store configmap needs the key-encryption key in KMIP_KEK or --kek-file (e.g. a mounted Secret)');
+  try {
+    return parseKekFile(await readFile(cfg.kekFile));
+  } catch (err) {
+    throw new Error(`--kek-file ${cfg.kekFile}: ${(err as Error).message}`);
+  }
 }
 
 main().catch((err) => {
