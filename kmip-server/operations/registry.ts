@@ -37,6 +37,10 @@ import { hash } from './hash.ts';
 import { rngRetrieve } from './rng-retrieve.ts';
 import { rngSeed } from './rng-seed.ts';
 import { deriveKey } from './derive-key.ts';
+import { createSplitKey } from './create-split-key.ts';
+import { joinSplitKey } from './join-split-key.ts';
+import { certify } from './certify.ts';
+import { recertify } from './recertify.ts';
 
 /** Operation → handler. A new operation is a new file plus one line here. */
 export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, OperationHandler>([
@@ -78,4 +82,8 @@ export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, O
   [Operation.RNGRetrieve, rngRetrieve],
   [Operation.RNGSeed, rngSeed],
   [Operation.DeriveKey, deriveKey],
+  [Operation.CreateSplitKey, createSplitKey],
+  [Operation.JoinSplitKey, joinSplitKey],
+  [Operation.Certify, certify],
+  [Operation.ReCertify, recertify],
 ]);

@@ -206,6 +206,8 @@ interface Ctx {
   inGetAttributes?: boolean;
   /** Inside a batch item whose byte strings the server produced from random material (see the header). */
   serverRandom?: boolean;
+  /** The Attribute Name of the 1.x Attribute this item is inside, at any depth. */
+  inAttribute?: string;
 }
 
 interface State {
@@ -315,6 +317,7 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
     if (ctx.operation !== undefined) child.operation = ctx.operation;
     if (ctx.inGetAttributes) child.inGetAttributes = true;
     if (ctx.serverRandom) child.serverRandom = true;
+    if (ctx.inAttribute !== undefined) child.inAttribute = ctx.inAttribute;
     let setMode = false;
     if (tag === TAG.BatchItem) {
       const op = exp.children.find((c) => c.name === 'Operation')?.attrs.value;
@@ -324,7 +327,10 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
     }
     if (tag === TAG.Attribute) {
       const an = exp.children.find((c) => resolveTag(c.name, c.attrs.tag) === TAG.AttributeName)?.attrs.value;
-      if (an !== undefined) child.attributeName = an;
+      if (an !== undefined) {
+        child.attributeName = an;
+        child.inAttribute = an;
+      }
     }
     if (tag === TAG.ResponsePayload && child.operation !== undefined && SET_PAYLOADS.has(child.operation)) {
       setMode = true;
@@ -352,6 +358,8 @@ function resultNote(batchItem: TtlvItem): string | undefined {
   const msg = batchItem.value.find((c) => c.tag === TAG.ResultMessage);
   return `actual result ${formatLeafText(status)}${reason ? ` / ${formatLeafText(reason)}` : ''}${msg ? `: ${formatLeafText(msg)}` : ''}`;
 }
+
+const ISSUED_CERTIFICATE_FIELDS = new Set(['Certificate Identifier', 'Certificate Issuer', 'Certificate Length', 'X.509 Certificate Identifier', 'X.509 Certificate Issuer']);
 
 const QUERY_SELF_DESCRIPTION = new Set([tagOf('Operation'), tagOf('Object Type')]);
 
@@ -531,6 +539,9 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
 
   // Bytes the server derived from its own randomness (see serverRandom): presence and type only.
   if (ctx.serverRandom && (act.type === ItemType.ByteString || act.type === ItemType.BigInteger)) return undefined;
+  // A certificate the server issued (Certify) names the server's own CA, a random serial and its own
+  // length: the recording server's values cannot be reproduced, so presence and type only.
+  if (ctx.serverRandom && ISSUED_CERTIFICATE_FIELDS.has(ctx.inAttribute ?? '')) return undefined;
 
   let expItem: TtlvItem;
   try {

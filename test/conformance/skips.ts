@@ -82,6 +82,9 @@ export const SKIPS: readonly SkipRule[] = [
   { path: 'CS-AC-M-OAEP-5-', reason: 'RSA-OAEP encryption is randomized: the vector records one run\'s ciphertext (see CS-AC-M-OAEP-1)' },
   { path: 'CS-AC-M-OAEP-7-', reason: 'RSA-OAEP encryption is randomized: the vector records one run\'s ciphertext (see CS-AC-M-OAEP-1)' },
   { path: 'CS-AC-M-OAEP-9-', reason: 'RSA-OAEP encryption is randomized: the vector records one run\'s ciphertext (see CS-AC-M-OAEP-1)' },
+  { path: 'v1.2/TC_SJ_2_12_', reason: 'vector defect: the Get of part 4 ($UNIQUE_IDENTIFIER_4) expects $UNIQUE_IDENTIFIER_1 back (passes with that typo corrected)' },
+  { path: 'v1.2/TC_SJ_4_12_', reason: 'vector defect: the Get of part 4 ($UNIQUE_IDENTIFIER_4) expects $UNIQUE_IDENTIFIER_1 back (passes with that typo corrected)' },
+  { path: 'v1.2/TC_134_12_', reason: 'vector defect: records the re-certified certificate\'s Links and Names in the opposite order to v1.0/v1.1 of the same case (which pass)' },
   { path: 'v1.3/CS-AC-M-1-13', reason: 'vector defect: the expected signature does not verify under the file\'s key with any hash' },
 ];
 
