@@ -75,6 +75,17 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** A record callers may change freely without touching the cached one. */
+const copyRecord = (r: ObjectRecord): ObjectRecord => ({
+  ...r,
+  names: [...r.names],
+  attributes: r.attributes.slice(),
+  material: r.material === null ? null : r.material.slice(),
+});
+
+/** Records kept decrypted in memory for reads (Get is the hot path). */
+const READ_CACHE_ENTRIES = 4096;
+
 const COLUMNS = 'uid, scope, object_type, state, names, attributes, material, revision';
 
 interface Row {
@@ -155,6 +166,12 @@ export class SqliteStore implements ObjectStore {
   readonly #lists = new Map<string, StatementSync>();
   #pending: PendingBatch[] = [];
   #flushTimer: NodeJS.Immediate | undefined;
+  /**
+   * Recently read records, material decrypted, by uid (at most READ_CACHE_ENTRIES, least recently
+   * used evicted). Rows are read only between transactions (node:sqlite is synchronous), and every
+   * committed write drops its uids, so an entry is always the committed state. Callers get copies.
+   */
+  readonly #cache = new Map<string, ObjectRecord>();
 
   private constructor(db: DatabaseSync, kek: Uint8Array) {
     this.#db = db;
@@ -240,8 +257,19 @@ export class SqliteStore implements ObjectStore {
   async get(scope: string, uid: string): Promise<ObjectRecord | undefined> {
     this.#check();
     checkScopeUid(scope, uid);
+    const hit = this.#cache.get(uid);
+    if (hit && hit.scope === scope) {
+      // Most recently used last, so the oldest entry is the first to go.
+      this.#cache.delete(uid);
+      this.#cache.set(uid, hit);
+      return copyRecord(hit);
+    }
     const row = this.#get.get(uid, scope) as Row | undefined;
-    return row ? this.#toRecord(row) : undefined;
+    if (!row) return undefined;
+    const rec = this.#toRecord(row);
+    this.#cache.set(uid, rec);
+    if (this.#cache.size > READ_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+    return copyRecord(rec);
   }
 
   async list(scope: string, filter: ListFilter = {}): Promise<ObjectRecord[]> {
@@ -369,6 +397,7 @@ export class SqliteStore implements ObjectStore {
       }
       db.exec('COMMIT');
     } catch (error) {
+      for (const b of batches) for (const op of b.ops) this.#cache.delete(op.uid);
       // BEGIN/COMMIT failed (busy, I/O error, ...) or the lone batch failed: nothing committed.
       try {
         if (db.isTransaction) db.exec('ROLLBACK');
@@ -378,6 +407,8 @@ export class SqliteStore implements ObjectStore {
       for (const b of batches) b.reject(error);
       return;
     }
+    // Committed rows are read again from the database next time (decrypted once, then cached).
+    for (const b of batches) for (const op of b.ops) this.#cache.delete(op.uid);
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i]!;
       const o = outcomes[i]!;
@@ -396,6 +427,7 @@ export class SqliteStore implements ObjectStore {
     this.#flush(); // commit batches already accepted
     this.#closed = true;
     this.#lists.clear();
+    this.#cache.clear();
     this.#env.wipe();
     this.#db.close();
   }

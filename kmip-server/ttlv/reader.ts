@@ -2,6 +2,9 @@ import { DEFAULT_LIMITS, HEADER_BYTES, ItemType, TtlvError, type DecodeLimits, t
 
 const pad8 = (n: number): number => (n + 7) & ~7;
 
+/** One decoder for every Text String: constructing one per item cost more than decoding. */
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 /** Fixed value lengths; anything else in the header is malformed. */
 const FIXED_LENGTH: Readonly<Record<number, number>> = {
   [ItemType.Integer]: 4,
@@ -76,8 +79,7 @@ function readItem(buf: Uint8Array, view: DataView, off: number, end: number, dep
       return [{ tag, type, value: BigInt.asIntN(len * 8, v) }, next];
     }
     case ItemType.TextString: {
-      const s = Buffer.from(buf.buffer, buf.byteOffset + start, len);
-      const value = new TextDecoder('utf-8', { fatal: false }).decode(s);
+      const value = UTF8.decode(buf.subarray(start, start + len));
       return [{ tag, type, value }, next];
     }
     default: {
