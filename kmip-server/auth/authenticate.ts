@@ -12,7 +12,9 @@ import type { Identity } from './identity.ts';
  * certificate with another credential's serial. Looked up per request, so a revoked credential stops working at once.
  */
 export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Identity | undefined {
-  const cred = policy.byFingerprint.get(peer.fingerprint) ?? (peer.issuedByCa ? policy.bySerial.get(peer.serialNumber) : undefined);
+  // A certificate our CA signed is known by its serial only; an uploaded one by its fingerprint
+  // only. So pasting someone's CA-issued certificate into another credential grants nothing.
+  const cred = peer.issuedByCa ? policy.bySerial.get(peer.serialNumber) : policy.byFingerprint.get(peer.fingerprint);
   if (!cred) return undefined;
   const role = policy.roles.get(cred.roleId);
   const scope = policy.scopes.get(cred.scopeId);

@@ -26,11 +26,11 @@ export interface CredentialPolicy {
   scopeId: string;
   roleId: string;
   /** Canonical serial numbers of certificates issued by the kube-kmip CA for this credential. */
-  serialNumbers: readonly string[];
+  serialNumbers: string[];
   /** Canonical SHA-256 fingerprints of certificates accepted as they are (upload mode). */
-  fingerprints: readonly string[];
+  fingerprints: string[];
   /** PEM of uploaded certificates: they become trust anchors for the TLS handshake. */
-  uploadedCertificatesPem: readonly string[];
+  uploadedCertificatesPem: string[];
 }
 
 export interface PolicySnapshot {

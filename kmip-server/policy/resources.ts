@@ -72,17 +72,35 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
       }
       const pem = str(r.spec?.certificate);
       if (pem) {
+        // An uploaded certificate counts only once it is accepted: the operator records its
+        // fingerprint in status after checking it is no certificate of ours and no other
+        // credential's (certificates are public; anyone could paste one). In manifest files the
+        // author states it the same way.
         const cert = new X509Certificate(pem);
-        fingerprints.push(fingerprintSha256(cert.raw));
-        uploaded.push(cert.toString());
-      } else if (str(status.fingerprint) && serials.length === 0) {
-        fingerprints.push(canonicalFingerprint(status.fingerprint as string));
+        const fp = fingerprintSha256(cert.raw);
+        const accepted = str(status.fingerprint);
+        if (accepted && canonicalFingerprint(accepted) === fp) {
+          fingerprints.push(fp);
+          uploaded.push(cert.toString());
+        } else {
+          problems.push({ resource: label, message: 'spec.certificate is not accepted (status.fingerprint does not name it)' });
+        }
       }
     } catch (err) {
       problems.push({ resource: label, message: `unreadable certificate data: ${(err as Error).message}` });
       continue;
     }
     credentials.push({ namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials, fingerprints, uploadedCertificatesPem: uploaded });
+  }
+  // One certificate belongs to one credential: a fingerprint claimed twice grants nothing to either.
+  const claims = new Map<string, number>();
+  for (const c of credentials) for (const f of c.fingerprints) claims.set(f, (claims.get(f) ?? 0) + 1);
+  for (const c of credentials) {
+    const shared = c.fingerprints.filter((f) => claims.get(f)! > 1);
+    if (shared.length === 0) continue;
+    problems.push({ resource: `KmipClientCredential ${c.namespace}/${c.name}`, message: 'its uploaded certificate is claimed by another credential too' });
+    c.fingerprints = c.fingerprints.filter((f) => claims.get(f) === 1);
+    c.uploadedCertificatesPem = c.uploadedCertificatesPem.filter((p) => claims.get(fingerprintSha256(new X509Certificate(p).raw)) === 1);
   }
   return { snapshot: buildSnapshot([...scopes.values()], [...roles.values()], credentials), problems };
 }
