@@ -180,6 +180,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       } finally {
         busy = false;
         if (queue.length > 0 && !socket.destroyed) void pump();
+        else if (socket.isPaused() && !socket.destroyed) socket.resume();
       }
     };
 
@@ -203,8 +204,10 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       if (frames.length === 0) return;
       queue.push(...frames);
       // Back-pressure: stop reading while requests are queued.
+      // Back-pressure: a client that pipelines faster than we answer stops being read until the
+      // queue drains (pump resumes it).
       if (queue.length > 16) socket.pause();
-      void pump().then(() => socket.resume());
+      void pump();
     });
     socket.on('close', () => clearTimeout(partialTimer));
     socket.on('error', () => socket.destroy());

@@ -14,6 +14,7 @@ import { convertKeyBlock } from '../crypto/formats.ts';
 import { formatOf, isWrapped, materialOf } from '../crypto/key-block.ts';
 import { KeyMaterialError, keyFacts, publicKeyFrom } from '../crypto/keys.ts';
 import { WrapError, aesKeyWrap, rsaWrap } from '../crypto/wrap.ts';
+import { pkcs12KeyBlock } from '../crypto/pkcs12.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import { OBJECT_TAG, assertNotArchived, isArchived, loadObject, markServed, versionedError } from './common.ts';
@@ -40,15 +41,41 @@ export const get: OperationHandler = async (payload, ctx) => {
   if (flag(obj, 'Extractable') === false) throw new KmipError(ResultReason.NotExtractable, 'the object is not extractable');
   if (flag(obj, 'Sensitive') === true && !wrapping) throw new KmipError(ResultReason.Sensitive, 'the object is sensitive: it is only returned wrapped');
 
-  let body = returnedBody(obj, obj.body, {
+  const req = {
     format: optEnum(payload, Tag.KeyFormatType),
     compression: optEnum(payload, Tag.KeyCompressionType),
     wrapType: optEnum(payload, Tag.KeyWrapType),
-  });
-  if (wrapping) body = await wrapBody(ctx, obj, body, wrapping);
+  };
+  let body: StructureItem;
+  if (asPkcs12(obj, obj.body, req)) {
+    // A private key with its certificate chain in a password-protected PKCS#12 container (crypto/pkcs12.ts).
+    if (wrapping) throw featureNotSupported('a PKCS#12 container is protected by its password and is not wrapped');
+    const block = await pkcs12KeyBlock(obj, (u) => loadLinked(ctx, u), ctx.version);
+    body = struct(obj.body.tag, obj.body.value.map((i): TtlvItem => (i.tag === Tag.KeyBlock ? block : i)));
+  } else {
+    body = returnedBody(obj, obj.body, req);
+    if (wrapping) body = await wrapBody(ctx, obj, body, wrapping);
+  }
   if (markServed(obj)) ctx.uow.save(obj);
   return [enumeration(Tag.ObjectType, obj.objectType), text(Tag.UniqueIdentifier, obj.uid), body];
 };
+
+/** Get asks for PKCS#12 of a private key stored in another format (one stored as PKCS#12 is returned as stored). */
+function asPkcs12(obj: ManagedObject, body: StructureItem, req: { format?: number; wrapType?: number }): boolean {
+  if (req.format !== KeyFormatType.PKCS_12 || obj.objectType !== ObjectType.PrivateKey || req.wrapType === KeyWrapType.AsRegistered) return false;
+  const block = optStruct(body, Tag.KeyBlock);
+  return block !== undefined && formatOf(block) !== KeyFormatType.PKCS_12;
+}
+
+/** An object a PKCS#12 link names, undefined when the caller has no such object. */
+async function loadLinked(ctx: OperationContext, uid: string): Promise<ManagedObject | undefined> {
+  try {
+    return await loadObject(ctx, uid);
+  } catch (err) {
+    if (err instanceof KmipError && (err.reason === ResultReason.ItemNotFound || err.reason === ResultReason.ObjectNotFound)) return undefined;
+    throw err;
+  }
+}
 
 function returnedBody(obj: ManagedObject, body: StructureItem, req: { format?: number; compression?: number; wrapType?: number }): StructureItem {
   const blockIndex = body.value.findIndex((i) => i.tag === Tag.KeyBlock);
