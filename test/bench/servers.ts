@@ -24,13 +24,17 @@ export interface BenchTarget {
   stop(): Promise<void>;
 }
 
+/** Stops a child and waits for it: SIGINT (pykmip-server only handles that), then SIGKILL after 3 s. */
 function stopper(child: ChildProcess): () => Promise<void> {
   return () =>
     new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.kill('SIGINT');
     });
 }
 
