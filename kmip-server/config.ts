@@ -59,6 +59,8 @@ Options:
   --legacy-ciphers         also offer the CBC-SHA256 suites old PyKMIP clients need
   --max-message-bytes N    default ${DEFAULT_SERVER_LIMITS.maxMessageBytes}
   --max-connections N      default ${DEFAULT_SERVER_LIMITS.maxConnections}
+  --max-depth N            deepest Structure nesting; default ${DEFAULT_SERVER_LIMITS.maxDepth}
+  --max-batch-items N      batch items per message; default ${DEFAULT_SERVER_LIMITS.maxBatchItems}
   --idle-timeout-ms N      default ${DEFAULT_SERVER_LIMITS.idleTimeoutMs}
   --message-timeout-ms N   a started message must arrive whole within this; default ${DEFAULT_SERVER_LIMITS.messageTimeoutMs}
   --handshake-timeout-ms N default ${DEFAULT_SERVER_LIMITS.handshakeTimeoutMs}
@@ -86,6 +88,8 @@ export function parseCli(argv: string[]): CliConfig {
       'legacy-ciphers': { type: 'boolean' },
       'max-message-bytes': { type: 'string' },
       'max-connections': { type: 'string' },
+      'max-depth': { type: 'string' },
+      'max-batch-items': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'message-timeout-ms': { type: 'string' },
       'handshake-timeout-ms': { type: 'string' },
@@ -147,6 +151,8 @@ export function parseCli(argv: string[]): CliConfig {
       ...DEFAULT_SERVER_LIMITS,
       maxMessageBytes: int('max-message-bytes', values['max-message-bytes'], DEFAULT_SERVER_LIMITS.maxMessageBytes),
       maxConnections: int('max-connections', values['max-connections'], DEFAULT_SERVER_LIMITS.maxConnections),
+      maxDepth: int('max-depth', values['max-depth'], DEFAULT_SERVER_LIMITS.maxDepth),
+      maxBatchItems: int('max-batch-items', values['max-batch-items'], DEFAULT_SERVER_LIMITS.maxBatchItems),
       idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms'], DEFAULT_SERVER_LIMITS.idleTimeoutMs),
       messageTimeoutMs: int('message-timeout-ms', values['message-timeout-ms'], DEFAULT_SERVER_LIMITS.messageTimeoutMs),
       handshakeTimeoutMs: int('handshake-timeout-ms', values['handshake-timeout-ms'], DEFAULT_SERVER_LIMITS.handshakeTimeoutMs),

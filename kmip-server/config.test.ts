@@ -1,0 +1,25 @@
+import test from 'ava';
+import { parseCli } from './config.ts';
+import { DEFAULT_SERVER_LIMITS, LEGACY_TLS12_CIPHERS } from './server.ts';
+
+test('limits come from flags, defaults otherwise', (t) => {
+  const c = parseCli(['dev', '--max-message-bytes', '65536', '--max-depth', '8', '--max-batch-items', '4', '--message-timeout-ms', '2000']);
+  t.is(c.limits.maxMessageBytes, 65536);
+  t.is(c.limits.maxDepth, 8);
+  t.is(c.limits.maxBatchItems, 4);
+  t.is(c.limits.messageTimeoutMs, 2000);
+  t.is(c.limits.maxConnections, DEFAULT_SERVER_LIMITS.maxConnections);
+});
+
+test('listen addresses, HTTPS binding and legacy ciphers', (t) => {
+  const c = parseCli(['serve', '--listen', '0.0.0.0:5696', '--listen', '[::1]:15696', '--http-listen', '127.0.0.1:8443', '--legacy-ciphers']);
+  t.deepEqual(c.listen, [{ host: '0.0.0.0', port: 5696 }, { host: '::1', port: 15696 }]);
+  t.deepEqual(c.httpListen, [{ host: '127.0.0.1', port: 8443 }]);
+  t.true(c.ciphers.endsWith(LEGACY_TLS12_CIPHERS));
+});
+
+test('bad input is a clear error', (t) => {
+  t.throws(() => parseCli(['dev', '--max-depth', 'deep']), { message: /--max-depth must be a non-negative integer/ });
+  t.throws(() => parseCli(['dev', '--tls-min-version', 'SSLv3']), { message: /TLSv1.2 or TLSv1.3/ });
+  t.throws(() => parseCli(['frobnicate']), { message: /unknown command/ });
+});
