@@ -62,7 +62,7 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
   const rel = relative(process.cwd(), env.credentialDir);
   const creds = rel && !rel.startsWith('..') ? rel : env.credentialDir;
   process.stdout.write(
-    `kmip-server (dev) listening on ${actual.host}:${actual.port}; connect with ${creds}/{ca.pem,cert.pem,key.pem} or PYKMIP_CONF=${creds}/pykmip.conf\n`,
+    `kmip-server (dev) listening on ${actual.host}:${actual.port}; credentials in ${creds}/ (ca.pem, cert.pem, key.pem, client.pem; PyKMIP: config_file=${creds}/pykmip.conf)\n`,
   );
   for (const h of server.httpAddresses) process.stdout.write(`kmip-server (dev) HTTPS POST /kmip on ${h.host}:${h.port}\n`);
   return {
