@@ -12,6 +12,7 @@
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import type { ObjectMeta } from '../api/kind.ts';
 
 /** The field manager every write of the operator uses (server-side apply ownership). */
 export const FIELD_MANAGER = 'kube-kmip-operator';
@@ -28,29 +29,9 @@ export interface ResourceType {
 
 export const apiVersionOf = (t: ResourceType): string => (t.group ? `${t.group}/${t.version}` : t.version);
 
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+// One definition of object metadata for the CRD types and the runtime alike.
+export type { ObjectMeta };
+export type OwnerReference = NonNullable<ObjectMeta['ownerReferences']>[number];
 
 /** Any object the API server returns. */
 export interface KubeObject {
