@@ -15,5 +15,6 @@ ensurePykmip();
 // kube-apiserver, kube-controller-manager and etcd from Go modules, cached per user outside the
 // clone (about 15 minutes the first time on 2 cores, instant afterwards).
 run('bash', ['test/envtest/build.sh']);
+run('bash', ['test/helm/build.sh']); // helm from Go modules, cached likewise (a few minutes the first time)
 run('tsc', ['-p', 'tsconfig.json']);
 run('ava', process.argv.slice(2));
