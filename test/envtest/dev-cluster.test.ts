@@ -23,7 +23,7 @@ import { ensureBinaries } from './control-plane.ts';
 import { startDevCluster, writeSecretFiles, type DevCluster } from './dev-cluster.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
-const EXAMPLE = fileURLToPath(new URL('../../examples/pykmip.yaml', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../examples/pykmip/pykmip.yaml', import.meta.url));
 const NS = 'default';
 const GROUP = '/apis/kubekmip.io/v1alpha1';
 
@@ -88,7 +88,7 @@ async function serverAccepts(files: { cert: string; key: string; ca: string }): 
 
 const isDenied = (e: PykmipError) => e.type === 'KmipOperationFailure' && e.reason === 'PERMISSION_DENIED';
 
-test.serial('examples/pykmip.yaml: PyKMIP with the operator-issued Secret; role edit and credential deletion take effect within 5 s', async (t) => {
+test.serial('examples/pykmip/pykmip.yaml: PyKMIP with the operator-issued Secret; role edit and credential deletion take effect within 5 s', async (t) => {
   t.timeout(60_000);
   const c = dev();
   const applied = await c.apply(readFileSync(EXAMPLE, 'utf8'), NS);

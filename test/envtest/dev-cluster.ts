@@ -18,7 +18,7 @@
  * everything.
  *
  * Helpers that need no kubectl, against a running dev cluster:
- *   npm run dev:cluster -- apply examples/            (server-side apply of YAML files)
+ *   npm run dev:cluster -- apply examples/pykmip/pykmip.yaml   (server-side apply of YAML files)
  *   npm run dev:cluster -- secret pykmip-client OUT   (tls.crt, tls.key, ca.crt, pykmip.conf)
  *
  * Programmatically: `const c = await startDevCluster({ dir }); ... await c.stop();`
@@ -398,9 +398,9 @@ kube-kmip dev cluster is up.
   logs            ${rel(c.operatorLogPath)}, ${rel(c.serverLogPath)}
 
 Create a KMIP client (a KmipScope, a KmipRole and a KmipClientCredential):
-  kubectl --kubeconfig ${kc} apply -f examples/
+  kubectl --kubeconfig ${kc} apply -f examples/pykmip/pykmip.yaml
   # or, without kubectl:
-  ${self} apply examples/${dirFlag}
+  ${self} apply examples/pykmip/pykmip.yaml${dirFlag}
 
 Wait for its Secret and read it:
   kubectl --kubeconfig ${kc} get secret pykmip-client -o jsonpath='{.data.tls\\.crt}' | base64 -d > tls.crt
