@@ -14,6 +14,8 @@ export interface OperatorConfig {
   namespace: string;
   caSecretName: string;
   caKeySpec: KeySpec;
+  /** Least time a CA rotation trusts both CAs before switching, and again before dropping the old one. */
+  caRotationOverlapMs: number;
   leaderElect: boolean;
   leaderElectionId: string;
   leaseDurationMs: number;
@@ -25,6 +27,8 @@ export interface OperatorConfig {
   resyncMs: number;
   workers: number;
   logLevel: string;
+  /** YAML file of the KMIP server the operator runs (docs/server-config.md); none when undefined. */
+  serverConfigPath?: string;
   help: boolean;
 }
 
@@ -40,6 +44,10 @@ Flags:
   --ca-secret NAME             the CA Secret (default: ${DEFAULT_CA_SECRET}); created on first start
   --ca-key-type SPEC           key of a CA created on first start: ec-p256 (default), ec-p384, ec-p521,
                                rsa-2048, rsa-3072, rsa-4096
+  --ca-rotation-overlap DURATION
+                               during a CA rotation (annotate the CA Secret kubekmip.io/rotate=<any new
+                               value>, or automatic when a third of the CA's lifetime is left): how long
+                               the new CA is trusted before it signs, and the old one after (default: 24h)
   --leader-elect / --no-leader-elect
                                elect a leader through a Lease, so only one replica reconciles (default: on)
   --leader-election-id NAME    the Lease's name (default: kube-kmip-operator)
@@ -50,6 +58,9 @@ Flags:
   --metrics-host HOST          address they listen on (default: 0.0.0.0)
   --resync-period DURATION     full relist of every watched kind (default: 10m)
   --workers N                  reconciles in parallel per controller (default: 2)
+  --server-config PATH         run the KMIP server described in this YAML file (docs/server-config.md):
+                               StatefulSet, Services, PodDisruptionBudget, server certificate and KEK
+                               in the operator's namespace (default: none; the chart sets it)
   --log-level LEVEL            fatal, error, warn, info, debug, trace (default: info)
   -h, --help                   show this text
 `;
@@ -81,6 +92,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
         namespace: { type: 'string' },
         'ca-secret': { type: 'string', default: DEFAULT_CA_SECRET },
         'ca-key-type': { type: 'string', default: 'ec-p256' },
+        'ca-rotation-overlap': { type: 'string', default: '24h' },
         'leader-elect': { type: 'boolean', default: true },
         'leader-election-id': { type: 'string', default: 'kube-kmip-operator' },
         'lease-duration': { type: 'string', default: '15s' },
@@ -91,6 +103,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
         'resync-period': { type: 'string', default: '10m' },
         workers: { type: 'string', default: '2' },
         'log-level': { type: 'string', default: 'info' },
+        'server-config': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -109,6 +122,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     namespace: values.namespace ?? env['POD_NAMESPACE'] ?? 'kube-kmip',
     caSecretName: values['ca-secret'],
     caKeySpec,
+    caRotationOverlapMs: duration('ca-rotation-overlap', values['ca-rotation-overlap']),
     leaderElect: values['leader-elect'],
     leaderElectionId: values['leader-election-id'],
     leaseDurationMs: duration('lease-duration', values['lease-duration']),
@@ -121,6 +135,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     logLevel,
     help: values.help,
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values['server-config'] ? { serverConfigPath: values['server-config'] } : {}),
   };
   if (cfg.leaderElect && !(cfg.retryPeriodMs < cfg.renewDeadlineMs && cfg.renewDeadlineMs < cfg.leaseDurationMs)) {
     throw new ConfigError('leader election needs --retry-period < --renew-deadline < --lease-duration');

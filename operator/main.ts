@@ -6,8 +6,10 @@
  * RBAC it needs: get/list/watch on kmipscopes, kmiproles, kmipclientcredentials (and update/patch,
  * with their /status); get/list/watch/create/patch/delete on Secrets; create on
  * events.k8s.io Events; get/create/update on coordination.k8s.io Leases in its namespace; patch on
- * apps Deployments and StatefulSets (rollout restarts).
+ * apps Deployments and StatefulSets (rollout restarts). With --server-config, in its own namespace:
+ * create/patch/delete on apps StatefulSets, Services and policy PodDisruptionBudgets.
  */
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ConfigError, USAGE, parseConfig, type OperatorConfig } from './config.ts';
@@ -15,6 +17,7 @@ import { registerControllers, type ControllersOptions } from './controllers/inde
 import { KubeClient } from './runtime/client.ts';
 import { Manager, type ManagerOptions } from './runtime/manager.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
+import { parseServerConfig, type ServerConfig } from './server/config.ts';
 
 export interface StartOperatorOptions {
   /** The cluster: a client, or a kubeconfig path (undefined: in-cluster / default). */
@@ -51,7 +54,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<Manager> {
   return mgr;
 }
 
-function optionsFromConfig(cfg: OperatorConfig, logger: Logger): StartOperatorOptions {
+function optionsFromConfig(cfg: OperatorConfig, logger: Logger, server: ServerConfig | undefined): StartOperatorOptions {
   return {
     logger,
     namespace: cfg.namespace,
@@ -63,7 +66,7 @@ function optionsFromConfig(cfg: OperatorConfig, logger: Logger): StartOperatorOp
     informers: { resyncMs: cfg.resyncMs },
     workers: cfg.workers,
     metrics: new OperatorMetrics({ processMetrics: true }),
-    controllers: { caSecretName: cfg.caSecretName, caKeySpec: cfg.caKeySpec },
+    controllers: { caSecretName: cfg.caSecretName, caKeySpec: cfg.caKeySpec, caRotationOverlapMs: cfg.caRotationOverlapMs, ...(server ? { server } : {}) },
   };
 }
 
@@ -80,8 +83,17 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  let server: ServerConfig | undefined;
+  if (cfg.serverConfigPath) {
+    try {
+      server = parseServerConfig(readFileSync(cfg.serverConfigPath, 'utf8'));
+    } catch (err) {
+      process.stderr.write(`kmip-operator: --server-config ${cfg.serverConfigPath}: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  }
   const log = pino({ level: cfg.logLevel, base: { component: 'kmip-operator' } }, pino.destination(2));
-  const mgr = await startOperator(optionsFromConfig(cfg, log));
+  const mgr = await startOperator(optionsFromConfig(cfg, log, server));
   log.info({ namespace: cfg.namespace, leaderElection: cfg.leaderElect, probePort: mgr.probePort, identity: mgr.identity }, 'kmip-operator started');
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -99,7 +111,8 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Run as a program (also through a symlink, as an npm-linked `kmip-operator` bin is), not when imported.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   main(process.argv.slice(2)).catch((err: Error) => {
     process.stderr.write(`kmip-operator: ${err.message}\n`);
     process.exit(1);

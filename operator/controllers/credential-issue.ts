@@ -84,7 +84,7 @@ const spki = (key: ReturnType<typeof createPublicKey>) => key.export({ type: 'sp
  */
 export function currentCertificate(
   data: Record<string, string> | undefined,
-  ca: CertificateAuthority,
+  ca: Pick<CertificateAuthority, 'certificatePem'>,
   expect: { scopeId: string; roleId: string; withKey: boolean },
 ): CurrentCertificate | undefined {
   try {

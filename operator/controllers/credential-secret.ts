@@ -4,7 +4,8 @@
  *   tls.crt               the client certificate, then the intermediate CA (what the client presents)
  *   tls.key               its private key, PKCS#8 PEM (generate mode only: in csr mode the key never
  *                         left the client, in certificate mode it was never here)
- *   ca.crt                the kube-kmip CA certificates, intermediate then root (to trust the server)
+ *   ca.crt                the kube-kmip CA certificates, intermediate then root (to trust the server);
+ *                         during a CA rotation both the current and the new (or replaced) chain
  *   client.pem            format pem: key then certificates in one file, as mongod wants
  *   bundle.pem            format pem_bundle: key, certificate and the whole CA chain in one file
  *   tls.der, key.der      format der: the certificate (DER) and the PKCS#8 key (DER)
@@ -42,14 +43,16 @@ const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
  * The Secret's type and data. `previous` is the Secret's current data: a keystore built for the
  * same certificate is kept as it is (PKCS#12 encryption is randomised, and rewriting it on every
  * reconcile would look like a change to whoever watches the Secret), and its password is kept
- * across renewals.
+ * across renewals. `bundlePem` is what ca.crt holds: every CA certificate trusted now (default: `ca`'s
+ * chain; during a CA rotation also the other CA's).
  */
 export function secretContent(
   m: SecretMaterial, ca: CertificateAuthority, formats: readonly SecretFormat[], alias: string, previous?: Record<string, string>,
+  bundlePem: string = caBundlePem(ca),
 ): SecretContent {
   const leafPem = certificatePem(m.certificateDer);
   const chainPem = m.issuedHere ? leafPem + intermediatesPem(ca) : leafPem;
-  const caPem = caBundlePem(ca);
+  const caPem = bundlePem;
   const key = m.privateKeyPem;
   const data: Record<string, string> = { 'tls.crt': b64(chainPem), 'ca.crt': b64(caPem) };
   if (key) data['tls.key'] = b64(key);
@@ -70,7 +73,8 @@ export function secretContent(
     } else {
       const password = keptPassword ? Buffer.from(keptPassword, 'base64').toString('utf8') : randomBytes(18).toString('base64url');
       // The whole chain up to the root, as Java's keytool likes a key entry.
-      const certificatesDer = pemCertificates(m.issuedHere ? leafPem + caPem : leafPem);
+      // (The signing chain only: a key entry holds one path, not the whole trust bundle.)
+      const certificatesDer = pemCertificates(m.issuedHere ? leafPem + ca.chainPem : leafPem);
       data['keystore.p12'] = b64(pkcs12({ privateKeyPem: key, certificatesDer, password, alias }));
       data['keystore.p12.password'] = b64(password);
     }

@@ -24,12 +24,20 @@
  * from changes (scope or role uid, key spec, lifetime, CSR, CA: a digest on the Secret), and
  * renewed when a third of its lifetime remains; a renewed certificate's predecessor stays accepted
  * until it expires, and rolloutRestartTargets are restarted so pods pick up the new one.
+ *
+ * CA rotation (ca-rotation.ts): ca.crt is the trust bundle, so it gains the new CA while the old one
+ * still signs; when the new CA starts signing, every certificate is re-issued from it like a
+ * renewal (the one the old CA signed stays accepted until it expires or the old CA stops being
+ * trusted, whichever is first). Each Secret names the CA that signed its certificate, so the
+ * rotation knows when none of the old CA's is left.
  */
 import { X509Certificate } from 'node:crypto';
 import {
   READY_CONDITION, type KmipClientCredential, type KmipClientCredentialStatus, type KmipRole, type KmipScope,
 } from '../api/index.ts';
 import { BACKDATE_MS, describeKeySpec, issueClientCertificate, signCsr, type CertificateAuthority } from '../pki/index.ts';
+import { caBundlePem } from './ca.ts';
+import { SIGNING_CA_ANNOTATION, type CaSource } from './ca-rotation.ts';
 import { addFinalizer, applyStatus, removeFinalizer, stableJson } from '../runtime/apply.ts';
 import { isNotFound, type KubeObject } from '../runtime/client.ts';
 import { rfc3339, setCondition, type ConditionInput } from '../runtime/conditions.ts';
@@ -41,6 +49,7 @@ import {
   currentCertificate, generatedKeySpec, issuanceDigest, lifetimeMs, modeOf, renewalTime, roleKeySpec, sha256Hex, uploadedCertificate,
   type CurrentCertificate, type Mode,
 } from './credential-issue.ts';
+import { certManagerIssuance } from './credential-certmanager.ts';
 import { secretContent, type SecretContent } from './credential-secret.ts';
 import {
   CREDENTIAL_ANNOTATION, CREDENTIAL_FINALIZER, CREDENTIAL_UID_LABEL, ISSUANCE_ANNOTATION, MANAGED_BY_LABELS, PREVIOUS_NOT_AFTER_ANNOTATION,
@@ -48,8 +57,10 @@ import {
 } from './labels.ts';
 
 export interface CredentialControllerOptions {
-  /** The CA; the manager loads it when it starts leading, before this controller runs. */
+  /** The CA that signs; the manager loads it when it starts leading, before this controller runs. */
   ca: () => CertificateAuthority;
+  /** The trust bundle and the CA a rotation replaced (ca-rotation.ts). Default: `ca` alone, no rotation. */
+  rotation?: Pick<CaSource, 'bundlePem' | 'trustedIssuers' | 'previous' | 'onChange'>;
   /** How soon a credential waiting for its Secret's name to be free looks again. Default 30 s. */
   conflictRecheckMs?: number;
   /** The time renewals are judged by (tests move it forward). Default the system clock. */
@@ -76,6 +87,7 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
   const client = mgr.client;
   const conflictRecheckMs = opts.conflictRecheckMs ?? 30_000;
   const clock = opts.now ?? (() => new Date());
+  const bundleOf = (ca: CertificateAuthority) => opts.rotation?.bundlePem() ?? caBundlePem(ca);
 
   // ---- status ----------------------------------------------------------------------------------
 
@@ -160,6 +172,11 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
     }
   }
 
+  // spec.issuerRef: cert-manager issues, with this controller's helpers (credential-certmanager.ts).
+  const certManager = certManagerIssuance({
+    client, events: mgr.events, now: clock, recheckMs: conflictRecheckMs, ca: opts.ca, trustBundle: () => bundleOf(opts.ca()), notReady, writeSecret, restartTargets,
+  });
+
   // ---- reconcile ---------------------------------------------------------------------------------
 
   async function reconcile(key: string, { log }: ReconcileContext): Promise<Result | void> {
@@ -188,9 +205,6 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
     if (role.spec.scopeRef.name !== scope.metadata.name) {
       return notReady(cred, 'RoleNotInScope', `KmipRole ${role.metadata.name} grants operations in KmipScope ${role.spec.scopeRef.name}, not in ${scope.metadata.name}`);
     }
-    if (cred.spec.issuerRef) {
-      return notReady(cred, 'IssuerNotSupported', 'issuance through cert-manager (spec.issuerRef) is not implemented yet; remove issuerRef to use the kube-kmip CA');
-    }
 
     const secretName = cred.spec.secretName ?? name;
     const existing = await client.get<Secret>(Secrets, namespace, secretName);
@@ -200,6 +214,8 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
       return { requeueAfter: conflictRecheckMs };
     }
     await deleteStaleSecrets(cred, secretName);
+    if (cred.spec.issuerRef) return certManager.reconcile(cred, scope, role, secretName, existing, log);
+    await certManager.release(cred, existing); // issuerRef was removed: drop cert-manager's Certificate and key
 
     const mode = modeOf(cred.spec);
     if (mode === 'certificate') return reconcileUpload(cred, secretName, existing);
@@ -231,9 +247,18 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
     const now = clock();
 
     let current = currentCertificate(existing?.data, ca, { ...ids, withKey: mode === 'generate' });
-    let why: 'Issued' | 'Reissued' | 'Renewed' | undefined;
-    if (!current) why = existing || cred.status?.serialNumber ? 'Reissued' : 'Issued';
-    else if (annotations[ISSUANCE_ANNOTATION] !== digest) why = 'Reissued';
+    let why: 'Issued' | 'Reissued' | 'Renewed' | 'Rotated' | undefined;
+    if (!current) {
+      why = existing || cred.status?.serialNumber ? 'Reissued' : 'Issued';
+      // Issued by the CA a rotation replaced, from the same inputs otherwise: the only thing wrong
+      // with it is its issuer, so it is replaced as a renewal would be, not revoked.
+      const replaced = opts.rotation?.previous();
+      const old = replaced ? currentCertificate(existing?.data, replaced, { ...ids, withKey: mode === 'generate' }) : undefined;
+      if (old && annotations[ISSUANCE_ANNOTATION] === issuanceDigest({ mode, ...ids, ttlMs, key: keyInput, ca: replaced!.fingerprintSha256 })) {
+        current = old;
+        why = 'Rotated';
+      }
+    } else if (annotations[ISSUANCE_ANNOTATION] !== digest) why = 'Reissued';
     else if (now >= renewalTime(current.notBefore, current.notAfter)) why = 'Renewed';
 
     let previous = previousCertificate(annotations, now);
@@ -254,7 +279,7 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
       const hadCertificate = current !== undefined || cred.status?.serialNumber !== undefined;
       // A renewal keeps its predecessor accepted until it expires: pods restart at their own pace.
       // A reissue (the inputs changed) does not: whatever was wrong with the old one stops at once.
-      previous = why === 'Renewed' && current ? { serialNumber: current.serialNumber, notAfter: current.notAfter } : undefined;
+      previous = (why === 'Renewed' || why === 'Rotated') && current ? { serialNumber: current.serialNumber, notAfter: current.notAfter } : undefined;
       const fresh = currentCertificate(
         { 'tls.crt': Buffer.from(issued.certificatePem).toString('base64'), ...(issued.privateKeyPem ? { 'tls.key': Buffer.from(issued.privateKeyPem).toString('base64') } : {}) },
         ca, { ...ids, withKey: mode === 'generate' },
@@ -267,18 +292,20 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
 
     const content = secretContent(
       { certificateDer: cert.der, issuedHere: true, ...(cert.privateKeyPem ? { privateKeyPem: cert.privateKeyPem } : {}) },
-      ca, cred.spec.formats ?? ['pem'], cred.metadata.name!, existing?.data,
+      ca, cred.spec.formats ?? ['pem'], cred.metadata.name!, existing?.data, bundleOf(ca),
     );
     const secretAnnotations = (restarted: string): Record<string, string> => ({
       [CREDENTIAL_ANNOTATION]: `${ns}/${cred.metadata.name}`,
       [SERIAL_ANNOTATION]: cert.serialNumber,
       [ISSUANCE_ANNOTATION]: digest,
+      [SIGNING_CA_ANNOTATION]: ca.fingerprintSha256,
       [RESTARTED_FOR_ANNOTATION]: restarted,
       ...(previous ? { [PREVIOUS_SERIAL_ANNOTATION]: previous.serialNumber, [PREVIOUS_NOT_AFTER_ANNOTATION]: rfc3339(previous.notAfter) } : {}),
     });
     await writeSecret(cred, secretName, content, secretAnnotations(restartedFor), existing);
     if (why) {
-      const verb = mode === 'csr' ? `${why === 'Issued' ? 'signed' : why.toLowerCase()} (from spec.csr)` : why.toLowerCase();
+      const done = why === 'Rotated' ? 're-issued from the new CA (CA rotation)' : why.toLowerCase();
+      const verb = mode === 'csr' ? `${why === 'Issued' ? 'signed' : done} (from spec.csr)` : done;
       await mgr.events.record(cred, 'Normal', why, 'Issue',
         `${verb} certificate ${cert.serialNumber} for KmipRole ${role.metadata.name} in KmipScope ${scope.metadata.name}, valid until ${rfc3339(cert.notAfter)}; in Secret ${secretName}`);
       log.info({ serialNumber: cert.serialNumber, notAfter: cert.notAfter, why, mode }, 'certificate issued');
@@ -316,7 +343,8 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
     const { cert, fingerprint } = uploaded;
     // A certificate of our own CA is identified by its serial; registering it by fingerprint would
     // let a credential in one namespace claim a client of another.
-    if (cert.checkIssued(new X509Certificate(ca.certificatePem))) {
+    const ours = opts.rotation?.trustedIssuers() ?? [ca];
+    if (ours.some((i) => cert.checkIssued(new X509Certificate(i.certificatePem)))) {
       return notReady(cred, 'CertificateIssuedHere', 'spec.certificate was issued by the kube-kmip CA; such certificates belong to the credential they were issued for and cannot be uploaded', {});
     }
     const owner = firstClaimant(fingerprint);
@@ -324,7 +352,7 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
       return notReady(cred, 'CertificateInUse',
         `this certificate (SHA-256 ${fingerprint}) is already registered by KmipClientCredential ${owner.metadata.namespace}/${owner.metadata.name}; a certificate can identify one client only`, {});
     }
-    const content = secretContent({ certificateDer: uploaded.der, issuedHere: false }, ca, cred.spec.formats ?? ['pem'], cred.metadata.name!, existing?.data);
+    const content = secretContent({ certificateDer: uploaded.der, issuedHere: false }, ca, cred.spec.formats ?? ['pem'], cred.metadata.name!, existing?.data, bundleOf(ca));
     await writeSecret(cred, secretName, content, { [CREDENTIAL_ANNOTATION]: `${cred.metadata.namespace}/${cred.metadata.name}` }, existing);
     const notBefore = new Date(cert.validFromDate);
     const notAfter = new Date(cert.validToDate);
@@ -377,7 +405,12 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
   const sameNamespaceRefs = (ns: string | undefined, match: (c: KmipClientCredential) => boolean) =>
     creds.list(ns).filter(match).map(objectKey);
 
-  mgr.controller({ name: 'kmipclientcredential', reconcile })
+  const controller = mgr.controller({ name: 'kmipclientcredential', reconcile });
+  // A new trust bundle or signing CA concerns every credential's Secret.
+  opts.rotation?.onChange(() => {
+    for (const c of creds.list()) controller.enqueue(objectKey(c));
+  });
+  controller
     .for(creds)
     .watches(roles, (r) => sameNamespaceRefs(r.metadata.namespace, (c) => c.spec.roleRef.name === r.metadata.name))
     .watches(scopes, (s) => sameNamespaceRefs(s.metadata.namespace, (c) => c.spec.scopeRef.name === s.metadata.name))

@@ -1,15 +1,19 @@
 /**
  * The operator's controllers, registered on a manager. Import from here.
  */
-import type { CertificateAuthority, KeySpec } from '../pki/index.ts';
+import type { KeySpec } from '../pki/index.ts';
 import type { Manager } from '../runtime/manager.ts';
-import { DEFAULT_CA_SECRET, loadOrCreateCa } from './ca.ts';
+import { DEFAULT_CA_SECRET } from './ca.ts';
+import { registerCaController } from './ca-rotation.ts';
 import { registerCredentialController } from './credential.ts';
 import { registerRoleController } from './role.ts';
-import { registerScopeController, type ScopeObjects } from './scope.ts';
+import { registerScopeController } from './scope.ts';
+import { registerServerController } from './server.ts';
+import type { ServerConfig } from '../server/config.ts';
+import { names as serverNames } from '../server/manifests.ts';
 
 export { DEFAULT_CA_SECRET, caBundlePem, loadOrCreateCa } from './ca.ts';
-export { NO_OBJECT_SOURCE, type ScopeObjects } from './scope.ts';
+export { DEFAULT_CA_ROTATION_OVERLAP_MS, ROTATE_ANNOTATION, type CaSource } from './ca-rotation.ts';
 export * from './labels.ts';
 
 export interface ControllersOptions {
@@ -17,36 +21,50 @@ export interface ControllersOptions {
   namespace: string;
   /** Name of the CA Secret. Default kube-kmip-ca. */
   caSecretName?: string;
-  /** Key spec of a CA created on first start. Default EC P-256. */
+  /** Key spec of a CA created on first start (and of a rotation's new CA). Default EC P-256. */
   caKeySpec?: KeySpec;
-  /** Where scopes' managed objects are counted (default: nowhere; objectCount 0). */
-  scopeObjects?: ScopeObjects;
-  /** How often a scope deletion held by Retain re-counts. Default 30 s. */
+  /** Least time a CA rotation spends trusting both CAs before switching, and again before dropping the old one. Default 24 h. */
+  caRotationOverlapMs?: number;
+  /** Longest the CA controller waits before looking at the clock again (tests that move `now`). Default 12 h. */
+  caRotationRecheckMs?: number;
+  /** How often a scope deletion that waits on the KMIP server's count looks again. Default 30 s. */
   scopeDeletionRecheckMs?: number;
   /** How soon a credential whose Secret name is taken looks again. Default 30 s. */
   secretConflictRecheckMs?: number;
   /** The clock certificate renewal is judged by (tests move it forward). Default the system clock. */
   now?: () => Date;
+  /** The KMIP server to run in the operator's namespace (--server-config); none when undefined. */
+  server?: ServerConfig;
 }
 
-/** Registers the KmipScope, KmipRole and KmipClientCredential controllers and the CA bootstrap. */
+/** Registers the CA controller (bootstrap and rotation) and the KmipScope, KmipRole, KmipClientCredential and server controllers. */
 export function registerControllers(mgr: Manager, opts: ControllersOptions): void {
-  let ca: CertificateAuthority | undefined;
-  // Each time this instance becomes leader: the CA Secret may have been created (or replaced) by
-  // another instance meanwhile, so it is read again.
-  mgr.onLeading(async () => {
-    ca = await loadOrCreateCa(mgr.client, { namespace: opts.namespace, name: opts.caSecretName ?? DEFAULT_CA_SECRET, ...(opts.caKeySpec ? { keySpec: opts.caKeySpec } : {}) }, mgr.log);
+  // First: it loads the CA each time this instance becomes leader, before the other controllers run.
+  const ca = registerCaController(mgr, {
+    namespace: opts.namespace,
+    name: opts.caSecretName ?? DEFAULT_CA_SECRET,
+    ...(opts.caKeySpec ? { keySpec: opts.caKeySpec } : {}),
+    ...(opts.caRotationOverlapMs !== undefined ? { overlapMs: opts.caRotationOverlapMs } : {}),
+    ...(opts.caRotationRecheckMs !== undefined ? { recheckMs: opts.caRotationRecheckMs } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.server ? { servingSecrets: [serverNames(opts.server).tlsSecret] } : {}),
   });
   registerScopeController(mgr, {
-    ...(opts.scopeObjects ? { objects: opts.scopeObjects } : {}),
     ...(opts.scopeDeletionRecheckMs !== undefined ? { deletionRecheckMs: opts.scopeDeletionRecheckMs } : {}),
   });
   registerRoleController(mgr);
+  if (opts.server) {
+    registerServerController(mgr, {
+      namespace: opts.namespace,
+      config: opts.server,
+      ca: ca.signing,
+      clientCaBundle: ca.bundlePem,
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+  }
   registerCredentialController(mgr, {
-    ca: () => {
-      if (!ca) throw new Error('the CA is not loaded (the manager is not leading)');
-      return ca;
-    },
+    ca: ca.signing,
+    rotation: ca,
     ...(opts.secretConflictRecheckMs !== undefined ? { conflictRecheckMs: opts.secretConflictRecheckMs } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });

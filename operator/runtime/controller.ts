@@ -49,6 +49,11 @@ export interface ControllerOptions {
   metrics: OperatorMetrics;
   /** Backoff after errors. Default 50 ms doubling up to 5 minutes. */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Keys reconciled on every start whether or not an informer holds them: for a controller whose
+   * object is its configuration (the KMIP server), not a resource that may or may not exist yet.
+   */
+  alwaysKeys?: readonly string[];
 }
 
 /** Splits a "namespace/name" key. */
@@ -107,6 +112,7 @@ export class Controller {
     });
     this.#queue = queue;
     for (const inf of this.#primaries) for (const obj of inf.list()) queue.add(objectKey(obj));
+    for (const key of this.#opts.alwaysKeys ?? []) queue.add(key);
     this.#workers = Array.from({ length: this.#opts.workers ?? 2 }, () => this.#work(queue));
     this.#log.info('controller started');
   }

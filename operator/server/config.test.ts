@@ -1,0 +1,67 @@
+import test from 'ava';
+import { parseServerConfig, ServerConfigError } from './config.ts';
+import { serverArgs, serverDnsNames, statefulSet } from './manifests.ts';
+
+test('defaults: one SQLite replica on 5696, P-256 certificate for 90 days, PDB on', (t) => {
+  const c = parseServerConfig('image: example.org/kube-kmip:1\n');
+  t.is(c.name, 'kube-kmip-server');
+  t.is(c.serviceAccountName, 'kube-kmip-server');
+  t.is(c.replicas, 1);
+  t.deepEqual(c.storage, { type: 'sqlite', size: '1Gi', storageClassName: '' });
+  t.is(c.service.port, 5696);
+  t.deepEqual(c.certificate.keyType, { type: 'ec', curve: 'P-256' });
+  t.is(c.certificate.durationMs, 2160 * 3_600_000);
+  t.true(c.podDisruptionBudget.enabled);
+  t.is(c.tls.minVersion, 'TLSv1.2');
+});
+
+test('a misspelled key is an error naming it, at any depth', (t) => {
+  const top = t.throws(() => parseServerConfig('image: x\nreplicaz: 3\n'), { instanceOf: ServerConfigError });
+  t.regex(top.message, /unknown key replicaz/);
+  const deep = t.throws(() => parseServerConfig('image: x\nstorage:\n  typ: configmap\n'), { instanceOf: ServerConfigError });
+  t.regex(deep.message, /unknown key storage\.typ/);
+});
+
+test('the image is required; wrong types and values are refused with the path', (t) => {
+  t.regex(t.throws(() => parseServerConfig('{}'))!.message, /image is required/);
+  t.regex(t.throws(() => parseServerConfig('image: x\nservice:\n  port: "5696"\n'))!.message, /service\.port must be an integer/);
+  t.regex(t.throws(() => parseServerConfig('image: x\nstorage:\n  type: etcd\n'))!.message, /storage\.type must be one of sqlite, configmap/);
+  t.regex(t.throws(() => parseServerConfig('image: x\ncertificate:\n  ipAddresses: [not-an-ip]\n'))!.message, /not an IP address/);
+  t.regex(t.throws(() => parseServerConfig('image: x\ncertificate:\n  keyType: dsa-1024\n'))!.message, /certificate\.keyType/);
+  t.regex(t.throws(() => parseServerConfig('image: x\nname: Has_Upper\n'))!.message, /name: must be a DNS label/);
+});
+
+test('SQLite cannot have more than one replica; the ConfigMap store can', (t) => {
+  t.regex(t.throws(() => parseServerConfig('image: x\nreplicas: 3\n'))!.message, /replicas must be 0 or 1/);
+  const c = parseServerConfig('image: x\nreplicas: 3\nstorage:\n  type: configmap\n');
+  t.is(c.replicas, 3);
+  const sts = statefulSet(c, 'ns') as unknown as { spec: Record<string, unknown> };
+  t.is(sts.spec['replicas'], 3);
+  t.is(sts.spec['volumeClaimTemplates'], undefined);
+  t.is(sts.spec['podManagementPolicy'], 'Parallel');
+});
+
+test('the certificate names every Service DNS name and the configured hostnames', (t) => {
+  const c = parseServerConfig('image: x\nname: kms\ncertificate:\n  hostnames: [kmip.example.com]\n');
+  const dns = serverDnsNames(c, 'sec');
+  for (const n of ['kms', 'kms.sec', 'kms.sec.svc', 'kms.sec.svc.cluster.local', 'kms-headless.sec.svc', '*.kms-headless.sec.svc', 'kmip.example.com']) {
+    t.true(dns.includes(n), n);
+  }
+});
+
+test('settings reach the server command line', (t) => {
+  const c = parseServerConfig([
+    'image: x', 'tls:', '  minVersion: TLSv1.3', '  legacyCiphers: true', 'limits:', '  maxConnections: 77',
+    'http:', '  enabled: true', '  port: 8443', 'watchNamespace: team-a', 'logLevel: debug',
+  ].join('\n'));
+  const args = serverArgs(c, 'sec');
+  const after = (flag: string) => args[args.indexOf(flag) + 1];
+  t.is(after('--tls-min-version'), 'TLSv1.3');
+  t.true(args.includes('--legacy-ciphers'));
+  t.is(after('--max-connections'), '77');
+  t.is(after('--http-listen'), '0.0.0.0:8443');
+  t.is(after('--namespace'), 'team-a');
+  t.false(args.includes('--all-namespaces'));
+  t.is(after('--log-level'), 'debug');
+  t.is(after('--store'), 'sqlite');
+});
