@@ -27,6 +27,10 @@ export interface CliConfig {
   /** Namespace of the ConfigMap store (default: --namespace, else the pod's own namespace). */
   storeNamespace?: string;
   kubeconfig?: string;
+  /** serve: how often the TLS files are read again (a renewed certificate, a rotated CA); 0 never. */
+  tlsReloadIntervalMs: number;
+  /** serve --policy kubernetes: how often every KmipScope's object count is reported again. */
+  scopeReportIntervalMs: number;
 }
 
 export const USAGE = `Usage: kmip-server <serve|dev> [options]
@@ -54,6 +58,10 @@ Options:
   --store S                serve: sqlite (default; in --data-dir) or configmap (one ConfigMap per object)
   --store-namespace NS     namespace of the ConfigMap store (default: --namespace, else the pod's)
   --kubeconfig F           Kubernetes credentials (default: in-cluster, else $KUBECONFIG or ~/.kube/config)
+  --tls-reload-interval-ms N  serve: re-read --tls-cert/--tls-key/--client-ca this often and use
+                           them when they changed (renewal, CA rotation); default 30000, 0 never
+  --scope-report-interval-ms N  serve --policy kubernetes: recount the objects of every KmipScope and
+                           report them in its status this often (also soon after writes); default 60000
   --tls-min-version V      TLSv1.2 (default) or TLSv1.3
   --tls12-ciphers LIST     OpenSSL cipher list for TLS 1.2 (default: ECDHE with AES-GCM/ChaCha20)
   --legacy-ciphers         also offer the CBC-SHA256 suites old PyKMIP clients need
@@ -100,6 +108,8 @@ export function parseCli(argv: string[]): CliConfig {
       store: { type: 'string' },
       'store-namespace': { type: 'string' },
       kubeconfig: { type: 'string' },
+      'tls-reload-interval-ms': { type: 'string' },
+      'scope-report-interval-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,6 +122,8 @@ export function parseCli(argv: string[]): CliConfig {
     return n;
   };
   const port = int('port', values.port ?? process.env.KMIP_PORT, 5696);
+  const scopeReportIntervalMs = int('scope-report-interval-ms', values['scope-report-interval-ms'], 60_000);
+  if (scopeReportIntervalMs === 0) throw new Error('--scope-report-interval-ms must be positive');
   const hostPort = (flag: string) => (l: string) => {
     const i = l.lastIndexOf(':');
     if (i < 0) throw new Error(`--${flag} ${l}: expected HOST:PORT`);
@@ -164,5 +176,7 @@ export function parseCli(argv: string[]): CliConfig {
     allNamespaces,
     ...(storeNamespace ? { storeNamespace } : {}),
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    tlsReloadIntervalMs: int('tls-reload-interval-ms', values['tls-reload-interval-ms'], 30_000),
+    scopeReportIntervalMs,
   };
 }

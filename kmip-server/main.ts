@@ -3,6 +3,7 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import { parseCli, USAGE, type CliConfig } from './config.ts';
+import { watchTlsFiles } from './tls-reload.ts';
 import { startKmipServer, type RunningServer } from './server.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import { ConfigMapStore } from './store/configmap.ts';
@@ -10,6 +11,7 @@ import type { ObjectStore } from './store/types.ts';
 import { kekFromEnv, loadOrCreateKek, parseKekFile } from './store/kek.ts';
 import { FilePolicySource } from './policy/files.ts';
 import { KubernetesPolicySource } from './policy/kubernetes.ts';
+import { notifyingWrites, ScopeStatusReporter } from './k8s/scope-status.ts';
 import type { PolicySource } from './policy/model.ts';
 import { KubeClient } from './k8s/client.ts';
 import { contextNamespace, inClusterNamespace, loadKubeConfig } from './k8s/kubeconfig.ts';
@@ -119,28 +121,43 @@ async function serve(cfg: CliConfig, log: pino.Logger): Promise<RunningServer> {
     kube?.client.close();
     throw err;
   }
+  // With the policy from the cluster, the server reports each KmipScope's object count in its
+  // status and deletes the objects of scopes deleted with deletionPolicy Force (started below).
+  let reporter: ScopeStatusReporter | undefined;
+  const served = policy instanceof KubernetesPolicySource ? notifyingWrites(store, () => reporter?.written()) : store;
+  const material = {
+    certPem: await readFile(cfg.tlsCert, 'utf8'),
+    keyPem: await readFile(cfg.tlsKey, 'utf8'),
+    caPem: await readFile(cfg.clientCa, 'utf8'),
+  };
   const server = await startKmipServer({
     listen: cfg.listen,
     tls: {
-      certPem: await readFile(cfg.tlsCert, 'utf8'),
-      keyPem: await readFile(cfg.tlsKey, 'utf8'),
-      caPem: await readFile(cfg.clientCa, 'utf8'),
+      ...material,
       minVersion: cfg.tlsMinVersion,
       ciphers: cfg.ciphers,
     },
     limits: cfg.limits,
-    store,
+    store: served,
     policy,
     logger: log,
     httpListen: cfg.httpListen,
   });
   for (const h of server.httpAddresses) process.stdout.write(`kmip-server HTTPS POST /kmip on ${h.host}:${h.port}\n`);
   for (const a of server.addresses) process.stdout.write(`kmip-server listening on ${a.host}:${a.port}\n`);
+  if (kube && policy instanceof KubernetesPolicySource) {
+    reporter = ScopeStatusReporter.start({ client: kube.client, store, scopes: policy, intervalMs: cfg.scopeReportIntervalMs, logger: log });
+  }
+  const reloader = cfg.tlsReloadIntervalMs > 0
+    ? watchTlsFiles(server, { cert: cfg.tlsCert, key: cfg.tlsKey, ca: cfg.clientCa }, material, { intervalMs: cfg.tlsReloadIntervalMs, logger: log })
+    : undefined;
   const [s, p] = [store, policy];
   return {
     ...server,
     async close() {
+      reloader?.stop();
       await server.close();
+      await reporter?.close();
       await p.close();
       await s.close();
       kube?.client.close();

@@ -68,6 +68,11 @@ export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
   httpAddresses: Array<{ host: string; port: number }>;
   connections(): number;
+  /**
+   * Replaces the server certificate, key and client CA bundle for new connections (live ones keep
+   * theirs). Throws, changing nothing, when the new material does not load.
+   */
+  reloadTls(material: Pick<KmipServerOptions['tls'], 'certPem' | 'keyPem' | 'caPem'>): void;
   close(): Promise<void>;
 }
 
@@ -78,7 +83,10 @@ export interface RunningServer {
 export async function startKmipServer(opts: KmipServerOptions): Promise<RunningServer> {
   const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...opts.limits };
   const log = opts.logger;
-  const caCerts = splitPem(opts.tls.caPem).map((p) => new X509Certificate(p));
+  // Both change on reloadTls (a renewed server certificate, a rotated CA); caCerts in place, since
+  // the HTTPS binding holds the same array.
+  let tlsMaterial = opts.tls;
+  const caCerts = splitPem(tlsMaterial.caPem).map((p) => new X509Certificate(p));
   const dispatcher = new Dispatcher({
     store: opts.store,
     limits,
@@ -97,11 +105,11 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     const uploaded = new Set<string>();
     for (const c of opts.policy.current().byFingerprint.values()) for (const p of c.uploadedCertificatesPem) uploaded.add(p);
     return {
-      cert: opts.tls.certPem,
-      key: opts.tls.keyPem,
-      ca: [opts.tls.caPem, ...uploaded],
-      minVersion: opts.tls.minVersion ?? 'TLSv1.2',
-      ciphers: opts.tls.ciphers ?? DEFAULT_TLS12_CIPHERS,
+      cert: tlsMaterial.certPem,
+      key: tlsMaterial.keyPem,
+      ca: [tlsMaterial.caPem, ...uploaded],
+      minVersion: tlsMaterial.minVersion ?? 'TLSv1.2',
+      ciphers: tlsMaterial.ciphers ?? DEFAULT_TLS12_CIPHERS,
       honorCipherOrder: true,
     };
   };
@@ -246,6 +254,16 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     addresses,
     httpAddresses,
     connections: () => sockets.size,
+    reloadTls(material) {
+      // Build everything first: a bad certificate or key throws here and the old context stays.
+      const next = { ...tlsMaterial, ...material };
+      const nextCa = splitPem(next.caPem).map((p) => new X509Certificate(p));
+      if (nextCa.length === 0) throw new Error('the client CA bundle holds no certificate');
+      tls.createSecureContext({ cert: next.certPem, key: next.keyPem, ca: next.caPem });
+      tlsMaterial = next;
+      caCerts.splice(0, caCerts.length, ...nextCa);
+      onPolicyChange();
+    },
     async close() {
       opts.policy.off('change', onPolicyChange);
       for (const s of sockets) s.destroy();

@@ -155,6 +155,14 @@ export class KubernetesPolicySource extends EventEmitter implements PolicySource
     return { ready: this.#isReady, kinds, problems: this.problems };
   }
 
+  /**
+   * The KmipScope resources as last listed or watched, including those being deleted (the
+   * snapshot leaves those out); for the scope status reporter (k8s/scope-status.ts).
+   */
+  scopeResources(): KubeResource[] {
+    return [...this.#caches[0]!.items.values()];
+  }
+
   /** The reflectors' counters (tests, metrics). */
   reflectorStats(): Array<Reflector<KubeResource>['stats']> {
     return this.#reflectors.map((r) => r.stats);

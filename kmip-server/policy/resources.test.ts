@@ -54,3 +54,18 @@ test("pasting another tenant's CA-issued certificate into a credential does not 
   t.is(who?.scopeId, 'scope-a');
   t.is(who?.credentialName, 'team-a/app');
 });
+
+test('a scope being deleted stays in force under deletionPolicy Retain (its objects hold the deletion), not under Force', (t) => {
+  const deleting = (policy?: string): KubeResource => ({
+    ...scope('team-a', 's', 'scope-a'),
+    metadata: { namespace: 'team-a', name: 's', uid: 'scope-a', deletionTimestamp: '2026-01-01T00:00:00Z' },
+    ...(policy ? { spec: { deletionPolicy: policy } } : {}),
+  });
+  const withScope = (s: KubeResource) => policyFromResources([s, role('team-a', 'r', 'role-a', 's')]).snapshot;
+  t.true(withScope(deleting()).scopes.has('scope-a'), 'Retain is the default');
+  t.true(withScope(deleting('Retain')).roles.has('role-a'));
+  t.false(withScope(deleting('Force')).scopes.has('scope-a'));
+  t.false(withScope(deleting('Force')).roles.has('role-a'), 'its roles go with it');
+  const goneRole = { ...role('team-a', 'r', 'role-a', 's'), metadata: { namespace: 'team-a', name: 'r', uid: 'role-a', deletionTimestamp: '2026-01-01T00:00:00Z' } };
+  t.false(policyFromResources([scope('team-a', 's', 'scope-a'), goneRole]).snapshot.roles.has('role-a'), 'other kinds being deleted grant nothing');
+});

@@ -33,7 +33,11 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
   const scopes = new Map<string, ScopePolicy>();
   const roles = new Map<string, RolePolicy>();
   const credentials: CredentialPolicy[] = [];
-  const ofKind = (k: string) => resources.filter((r) => r.kind === k && !r.metadata?.deletionTimestamp);
+  // Resources being deleted grant nothing, except a scope whose deletion waits on its objects
+  // (deletionPolicy Retain): its clients must still be able to reach and destroy them. Under Force
+  // it stops at once; the server is deleting its objects (k8s/scope-status.ts).
+  const live = (r: KubeResource) => !r.metadata?.deletionTimestamp || (r.kind === 'KmipScope' && r.spec?.deletionPolicy !== 'Force');
+  const ofKind = (k: string) => resources.filter((r) => r.kind === k && live(r));
   const id = (r: KubeResource) => str(r.metadata?.uid) ?? `${r.kind}:${r.metadata?.namespace ?? 'default'}/${r.metadata?.name}`;
 
   for (const r of ofKind('KmipScope')) {

@@ -85,7 +85,8 @@
  *   label selectors), for linearizable reads at the cost of one API round trip each.
  * - While the API server is unreachable, reads are served from the cache; writes fail.
  *
- * Needs RBAC in the namespace: configmaps get/list/watch/create/update/delete, secrets get/list/create.
+ * Needs RBAC in the namespace: configmaps get/list/watch/create/update/delete, secrets
+ * get/list/create/delete (delete: a scope's data key goes with the scope, see deleteScope).
  * All replicas must be given the same KEK (checked at open, see above).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -702,6 +703,79 @@ export class ConfigMapStore implements ObjectStore {
     this.#check();
     if (this.#consistent) return (await this.#listEntries(scope, {})).length;
     return this.#byScope.get(scope)?.size ?? 0;
+  }
+
+  async countByScope(): Promise<Map<string, number>> {
+    this.#check();
+    const counts = new Map<string, number>();
+    if (this.#consistent) {
+      const { items } = await this.#client.listAll<ConfigMap>(this.#cmPath, { labelSelector: OBJECT_SELECTOR }, 200);
+      for (const cm of items) {
+        const e = parseConfigMap(cm);
+        if (e && this.#observe(e).material !== null) counts.set(e.scope, (counts.get(e.scope) ?? 0) + 1);
+      }
+      return counts;
+    }
+    for (const [scope, m] of this.#byScope) {
+      let n = 0;
+      for (const e of m.values()) if (e.material !== null) n++;
+      if (n > 0) counts.set(scope, n);
+    }
+    return counts;
+  }
+
+  /**
+   * Deletes the scope's ConfigMaps, then its data key Secret. The objects are listed from the API,
+   * not the cache, so one another replica created a moment ago goes too; writes of this instance
+   * to those uids wait for the deletion (the per-uid queue). Several replicas may purge the same
+   * scope at once: what one deleted is simply gone for the others.
+   */
+  async deleteScope(scope: string): Promise<number> {
+    this.#check();
+    if (typeof scope !== 'string' || scope.length === 0) throw new TypeError('scope must be a non-empty string');
+    const { items } = await this.#client.listAll<ConfigMap>(this.#cmPath, { labelSelector: `${OBJECT_SELECTOR},${LABEL_SCOPE}=${scopeLabel(scope)}` }, 200);
+    const names = new Set<string>();
+    for (const cm of items) {
+      const e = parseConfigMap(cm);
+      if (e && e.scope === scope) names.add(this.#observe(e).name); // the label is a hash: check the scope itself
+    }
+    for (const e of this.#byScope.get(scope)?.values() ?? []) names.add(e.name);
+    const turn = this.#queue.acquire([...names]);
+    const run = (async () => {
+      const release = await turn;
+      let removed = 0;
+      try {
+        this.#check();
+        for (const name of names) {
+          // A uid never changes scope (StoreUidInUseError), so the name alone is safe to delete.
+          try {
+            const res = await this.#client.request<KubeObject | undefined>('DELETE', `${this.#cmPath}/${name}`);
+            this.#forget(name, res?.metadata?.resourceVersion ?? this.#byName.get(name)?.rv ?? '');
+            removed++;
+          } catch (err) {
+            if (!(err instanceof KubeApiError && err.notFound)) throw err;
+            this.#forget(name, this.#byName.get(name)?.rv ?? '');
+          }
+        }
+        try {
+          await this.#client.request('DELETE', `${this.#secretPath}/${dataKeyName(scope)}`);
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.notFound)) throw err;
+        }
+        this.#keys.wrapped.delete(scope);
+        // A later write to this scope must make a new key, not seal under the deleted one.
+        this.#env.clearCache();
+      } finally {
+        release();
+      }
+      return removed;
+    })();
+    this.#inflight.add(run);
+    try {
+      return await run;
+    } finally {
+      this.#inflight.delete(run);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -211,6 +211,40 @@ export function storeContract(b: Backend): void {
     t.is((await s.list('tenant-a', { state: DESTROYED }))[0]!.material, null);
   });
 
+  t('countByScope counts the objects that still hold material, per scope', async (t, s) => {
+    t.deepEqual(await s.countByScope(), new Map());
+    await s.write([{ kind: 'put', record: rec('a1') }, { kind: 'put', record: rec('a2') }, { kind: 'put', record: rec('b1', { scope: 'tenant-b' }) }]);
+    await s.write([{ kind: 'put', record: rec('a3', { state: DESTROYED, material: null }) }]);
+    await s.write([{ kind: 'put', record: rec('c1', { scope: 'tenant-c', state: DESTROYED, material: null }) }]);
+    t.deepEqual(await s.countByScope(), new Map([['tenant-a', 2], ['tenant-b', 1]]), 'destroyed objects are not counted');
+    await s.write([{ kind: 'delete', scope: 'tenant-b', uid: 'b1' }]);
+    await s.write([{ kind: 'put', record: rec('a1', { state: DESTROYED, material: null }) }]);
+    t.deepEqual(await s.countByScope(), new Map([['tenant-a', 1]]), 'a scope left empty is left out');
+  });
+
+  t('deleteScope removes every object of the scope and nothing else; the scope starts afresh', async (t, s) => {
+    await s.write([
+      { kind: 'put', record: rec('a1', { names: ['shared'] }) },
+      { kind: 'put', record: rec('a2', { material: null, state: DESTROYED }) },
+      { kind: 'put', record: rec('b1', { scope: 'tenant-b', names: ['shared'] }) },
+    ]);
+    t.is(await s.deleteScope('tenant-a'), 2);
+    t.is(await s.get('tenant-a', 'a1'), undefined);
+    t.deepEqual(await s.list('tenant-a'), []);
+    t.deepEqual(await s.list('tenant-a', { name: 'shared' }), []);
+    t.is(await s.count('tenant-a'), 0);
+    t.deepEqual(await s.countByScope(), new Map([['tenant-b', 1]]));
+    t.deepEqual((await s.get('tenant-b', 'b1'))!.material, bytes('material:b1'), 'another scope keeps its objects and can open them');
+    t.is(await s.deleteScope('tenant-a'), 0, 'deleting an empty scope is no error');
+    // The scope can hold objects again (under a new data key where the backend keeps one), and the
+    // deleted uids start over at revision 1.
+    await s.write([{ kind: 'put', record: rec('a1'), expectRevision: 0 }]);
+    const again = (await s.get('tenant-a', 'a1'))!;
+    t.is(again.revision, 1);
+    t.deepEqual(again.material, bytes('material:a1'));
+    await t.throwsAsync(s.deleteScope(''), { instanceOf: TypeError });
+  });
+
   t('empty batch and malformed input', async (t, s) => {
     await s.write([]);
     await t.throwsAsync(s.write([{ kind: 'put', record: rec('') }]), { instanceOf: TypeError });

@@ -36,6 +36,8 @@ export class MemoryStore implements ObjectStore {
   #objects = new Map<string, Entry>();
   #seq = 0;
   #closed = false;
+  /** Records handed out by getShared, per entry (entries are replaced, never changed, once stored). */
+  readonly #shared = new WeakMap<Entry, Readonly<ObjectRecord>>();
 
   #check(): void {
     if (this.#closed) throw new StoreClosedError();
@@ -46,6 +48,21 @@ export class MemoryStore implements ObjectStore {
     checkScopeUid(scope, uid);
     const e = this.#objects.get(uid);
     return e && e.scope === scope ? toRecord(uid, e) : undefined;
+  }
+
+  /** The entry's record, made once and frozen: every put makes a new entry, so it never goes stale. */
+  async getShared(scope: string, uid: string): Promise<Readonly<ObjectRecord> | undefined> {
+    this.#check();
+    checkScopeUid(scope, uid);
+    const e = this.#objects.get(uid);
+    if (!e || e.scope !== scope) return undefined;
+    let r = this.#shared.get(e);
+    if (!r) {
+      r = toRecord(uid, e);
+      Object.freeze(r.names);
+      this.#shared.set(e, Object.freeze(r));
+    }
+    return r;
   }
 
   async list(scope: string, filter?: ListFilter): Promise<ObjectRecord[]> {
@@ -66,6 +83,25 @@ export class MemoryStore implements ObjectStore {
     this.#check();
     let n = 0;
     for (const e of this.#objects.values()) if (e.scope === scope) n++;
+    return n;
+  }
+
+  async countByScope(): Promise<Map<string, number>> {
+    this.#check();
+    const counts = new Map<string, number>();
+    for (const e of this.#objects.values()) if (e.material !== null) counts.set(e.scope, (counts.get(e.scope) ?? 0) + 1);
+    return counts;
+  }
+
+  async deleteScope(scope: string): Promise<number> {
+    this.#check();
+    if (typeof scope !== 'string' || scope.length === 0) throw new TypeError('scope must be a non-empty string');
+    let n = 0;
+    for (const [uid, e] of this.#objects) {
+      if (e.scope !== scope) continue;
+      this.#objects.delete(uid); // deleting the current entry keeps Map iteration valid
+      n++;
+    }
     return n;
   }
 

@@ -76,7 +76,7 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /** A record callers may change freely without touching the cached one. */
-const copyRecord = (r: ObjectRecord): ObjectRecord => ({
+const copyRecord = (r: Readonly<ObjectRecord>): ObjectRecord => ({
   ...r,
   names: [...r.names],
   attributes: r.attributes.slice(),
@@ -169,9 +169,10 @@ export class SqliteStore implements ObjectStore {
   /**
    * Recently read records, material decrypted, by uid (at most READ_CACHE_ENTRIES, least recently
    * used evicted). Rows are read only between transactions (node:sqlite is synchronous), and every
-   * committed write drops its uids, so an entry is always the committed state. Callers get copies.
+   * committed write drops its uids, so an entry is always the committed state. An entry is never
+   * changed, only replaced: `get` callers get copies, `getShared` callers the entry itself.
    */
-  readonly #cache = new Map<string, ObjectRecord>();
+  readonly #cache = new Map<string, Readonly<ObjectRecord>>();
 
   private constructor(db: DatabaseSync, kek: Uint8Array) {
     this.#db = db;
@@ -255,6 +256,19 @@ export class SqliteStore implements ObjectStore {
   }
 
   async get(scope: string, uid: string): Promise<ObjectRecord | undefined> {
+    const rec = this.#read(scope, uid);
+    return rec && copyRecord(rec);
+  }
+
+  /**
+   * The cached record itself (frozen; its bytes must not be changed either): the same object until
+   * a write to the uid commits, the entry is evicted, or the store forgets it otherwise.
+   */
+  async getShared(scope: string, uid: string): Promise<Readonly<ObjectRecord> | undefined> {
+    return this.#read(scope, uid);
+  }
+
+  #read(scope: string, uid: string): Readonly<ObjectRecord> | undefined {
     this.#check();
     checkScopeUid(scope, uid);
     const hit = this.#cache.get(uid);
@@ -262,14 +276,16 @@ export class SqliteStore implements ObjectStore {
       // Most recently used last, so the oldest entry is the first to go.
       this.#cache.delete(uid);
       this.#cache.set(uid, hit);
-      return copyRecord(hit);
+      return hit;
     }
     const row = this.#get.get(uid, scope) as Row | undefined;
     if (!row) return undefined;
     const rec = this.#toRecord(row);
+    Object.freeze(rec.names);
+    Object.freeze(rec);
     this.#cache.set(uid, rec);
     if (this.#cache.size > READ_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
-    return copyRecord(rec);
+    return rec;
   }
 
   async list(scope: string, filter: ListFilter = {}): Promise<ObjectRecord[]> {
@@ -420,6 +436,47 @@ export class SqliteStore implements ObjectStore {
       for (const op of b.ops) if (op.kind === 'put') op.record.revision = o.revisions[j++]!;
       b.resolve();
     }
+  }
+
+  async countByScope(): Promise<Map<string, number>> {
+    this.#check();
+    const rows = this.#db.prepare('SELECT scope, count(*) AS n FROM objects WHERE material IS NOT NULL GROUP BY scope').all() as Array<{ scope: string; n: number }>;
+    return new Map(rows.map((r) => [r.scope, r.n]));
+  }
+
+  /**
+   * Deletes the scope's rows and its wrapped data key in one transaction. secure_delete zeroes the
+   * freed pages; the checkpoint afterwards moves them into the database file and truncates the WAL,
+   * which would otherwise keep the old pages (the wrapped key among them) until the next automatic
+   * checkpoint.
+   */
+  async deleteScope(scope: string): Promise<number> {
+    this.#check();
+    if (typeof scope !== 'string' || scope.length === 0) throw new TypeError('scope must be a non-empty string');
+    // Batches already accepted commit first: none of them can land after the purge.
+    this.#flush();
+    const db = this.#db;
+    let removed: number;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      removed = Number(db.prepare('DELETE FROM objects WHERE scope = ?').run(scope).changes);
+      db.prepare('DELETE FROM names WHERE scope = ?').run(scope);
+      db.prepare('DELETE FROM data_keys WHERE scope = ?').run(scope);
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+    this.#cache.clear();
+    // The unwrapped data key goes too (the others are unwrapped again when next used): a later
+    // write to this scope must make a new key, not seal under one that is no longer stored.
+    this.#env.clearCache();
+    try {
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Busy (another connection reading): the automatic checkpoint gets to it later.
+    }
+    return removed;
   }
 
   async close(): Promise<void> {

@@ -162,6 +162,26 @@ test('sqlite: material is not stored in plaintext; reopen keeps everything', asy
   check.close();
 });
 
+test('sqlite: deleteScope shreds the scope: its wrapped data key and sealed rows leave the database files', async (t) => {
+  const path = join(await tempDir(), 'kmip.db');
+  const s = await SqliteStore.open({ path, kek: randomBytes(32) });
+  await s.write([{ kind: 'put', record: rec('k1') }, { kind: 'put', record: rec('k2', { scope: 'tenant-b' }) }]);
+  const raw = new DatabaseSync(path, { readOnly: true });
+  const wrapped = (raw.prepare('SELECT wrapped FROM data_keys WHERE scope = ?').get('tenant-a') as { wrapped: Uint8Array }).wrapped;
+  const sealed = (raw.prepare('SELECT material FROM objects WHERE uid = ?').get('k1') as { material: Uint8Array }).material;
+  raw.close();
+  t.true(contains(await dbFiles(path), wrapped), 'sanity: the wrapped key is in the files before');
+  t.is(await s.deleteScope('tenant-a'), 1);
+  const files = await dbFiles(path);
+  t.false(contains(files, wrapped), 'the wrapped data key is gone from the database and the WAL');
+  t.false(contains(files, sealed), 'the sealed material is gone too');
+  const check = new DatabaseSync(path, { readOnly: true });
+  t.deepEqual((check.prepare('SELECT scope FROM data_keys').all() as Array<{ scope: string }>).map((r) => r.scope), ['tenant-b']);
+  check.close();
+  t.truthy(await s.get('tenant-b', 'k2'));
+  await s.close();
+});
+
 test('sqlite: a wrong KEK is refused with a clear error', async (t) => {
   const path = join(await tempDir(), 'kmip.db');
   const kek = randomBytes(32);

@@ -12,6 +12,8 @@
  * - `material` is secret. Backends encrypt it at rest and never log it.
  * - `revision` increases by one on every put of a uid; a put carrying `expectRevision` fails with
  *   `StoreConflictError` when the stored revision differs (optimistic concurrency).
+ * - `countByScope` and `deleteScope` serve the scope's lifecycle (KmipScope status.objectCount and
+ *   deletionPolicy Force), not KMIP requests.
  */
 export interface ObjectRecord {
   uid: string;
@@ -42,10 +44,30 @@ export interface ListFilter {
 
 export interface ObjectStore {
   get(scope: string, uid: string): Promise<ObjectRecord | undefined>;
+  /**
+   * Optional read without a copy: the record may be the backend's cached one, so the caller must
+   * never change it (bytes included). A backend returns the same object again only while the
+   * stored object is unchanged, so callers may key derived data (decoded objects) on its identity.
+   */
+  getShared?(scope: string, uid: string): Promise<Readonly<ObjectRecord> | undefined>;
   /** Objects of a scope matching the coarse filter, in creation order. */
   list(scope: string, filter?: ListFilter): Promise<ObjectRecord[]>;
   write(ops: WriteOp[]): Promise<void>;
   count(scope: string): Promise<number>;
+  /**
+   * How many objects each scope holds that still have their material (destroyed objects, kept as
+   * metadata, are left out: they hold nothing a scope's deletion should wait for). Scopes with no
+   * such object are left out.
+   */
+  countByScope(): Promise<Map<string, number>>;
+  /**
+   * Removes every object of `scope` for good, and the scope's data key where the backend keeps
+   * one, so copies of the sealed material left anywhere (backups, etcd history) can no longer be
+   * opened (crypto-shredding). Other scopes are untouched. Resolves with how many objects were
+   * removed; a scope that holds nothing is not an error. A write racing with it may still land
+   * afterwards: callers that must see the scope empty count again.
+   */
+  deleteScope(scope: string): Promise<number>;
   close(): Promise<void>;
 }
 

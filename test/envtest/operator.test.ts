@@ -2,8 +2,8 @@
  * The operator against a real control plane (kube-apiserver, etcd, kube-controller-manager for
  * garbage collection), with the CRDs from crds/ applied as a user would: scopes, roles and
  * credentials in all three modes, the Secret and the status the KMIP server reads, deletion and
- * revocation, scope deletion policy, renewal with rollout restarts, the probe endpoint, the
- * informer watchdog, and leader election between two instances.
+ * revocation, deletion of a scope no server has counted objects in, renewal with rollout restarts,
+ * the probe endpoint, the informer watchdog, and leader election between two instances.
  *
  * The operator runs in this process (startOperator), with short timings. Set ENVTEST_OPERATOR_LOG
  * to a pino level to see its logs on stderr.
@@ -18,7 +18,6 @@ import { pino } from 'pino';
 import { CRD_DIR } from '../../operator/api/generate.ts';
 import { KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
-import type { ScopeObjects } from '../../operator/controllers/index.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/client.ts';
 import { Informer } from '../../operator/runtime/informer.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
@@ -41,16 +40,6 @@ let cp: ControlPlane | undefined;
 let operator: Manager | undefined;
 /** Test time for renewal: the real clock plus this offset. */
 let clockOffsetMs = 0;
-/** The pluggable object count, by scope uid. */
-const objectCounts = new Map<string, number>();
-const destroyed: string[] = [];
-const scopeObjects: ScopeObjects = {
-  count: async (scope) => objectCounts.get(scope.metadata.uid ?? ''),
-  destroyAll: async (scope) => {
-    destroyed.push(scope.metadata.uid ?? '');
-    objectCounts.delete(scope.metadata.uid ?? '');
-  },
-};
 
 function plane(): ControlPlane {
   if (!cp) throw new Error('control plane did not start');
@@ -68,7 +57,6 @@ function operatorOptions(identity: string, metrics = new OperatorMetrics()) {
     probe: { port: 0, host: '127.0.0.1' },
     backoff: { baseMs: 50, maxMs: 2000 },
     controllers: {
-      scopeObjects,
       scopeDeletionRecheckMs: 300,
       secretConflictRecheckMs: 500,
       now: () => new Date(Date.now() + clockOffsetMs),
@@ -264,11 +252,11 @@ test.serial('leader election: of two instances only the leader reconciles; the o
 // ------------------------------------------------------------------------------------------------
 // Scopes and roles
 
-test('a scope and a role become Ready, the scope with its finalizer and an object count of 0', async (t) => {
+test('a scope and a role become Ready, the scope with its finalizer and no object count (the KMIP server counts)', async (t) => {
   await scopeAndRole('basic');
   const scope = await waitReady('KmipScope', 'basic-scope', 'True');
   checkReadyCurrent(t, scope);
-  t.is(scope.status?.['objectCount'], 0);
+  t.is(scope.status?.['objectCount'], undefined, 'no server runs here, and the operator does not make a count up');
   t.true(scope.metadata.finalizers?.includes('kubekmip.io/scope-objects'));
   const role = await waitReady('KmipRole', 'basic-role', 'True');
   checkReadyCurrent(t, role);
@@ -512,23 +500,8 @@ function kubeConfig(): KubeConfig {
   return kc;
 }
 
-test('a scope with deletionPolicy Retain holding objects waits with a condition; Force lets it go', async (t) => {
-  const scope = await apply('KmipScope', 'held-scope', { deletionPolicy: 'Retain' });
-  await waitReady('KmipScope', 'held-scope', 'True');
-  objectCounts.set(scope.metadata.uid, 3);
-  await remove('KmipScope', 'held-scope');
-  const held = await waitReady('KmipScope', 'held-scope', 'False', 'DeletionBlocked');
-  t.regex(ready(held)!.message, /still holds 3 managed objects and its deletionPolicy is Retain/);
-  t.is(held.status?.['objectCount'], 3);
-  t.truthy(held.metadata.deletionTimestamp);
-  await sleep(800);
-  t.truthy(await get('KmipScope', 'held-scope'), 'still there after several re-counts');
-  await waitFor('a Warning event', async () => ((await eventReasons('held-scope')).includes('Warning/DeletionBlocked') ? true : undefined));
-
-  await apply('KmipScope', 'held-scope', { deletionPolicy: 'Force' });
-  await waitFor('the scope to be gone', async () => ((await get('KmipScope', 'held-scope')) === undefined ? true : undefined));
-  t.true(destroyed.includes(scope.metadata.uid), 'Force destroyed the objects through the object source');
-});
+// A scope holding objects (Retain blocks, Force destroys them): test/envtest/scope-deletion.test.ts,
+// with the KMIP server that counts and deletes them.
 
 test('a scope with deletionPolicy Retain and no objects is deleted at once', async (t) => {
   await apply('KmipScope', 'empty-scope', {});
