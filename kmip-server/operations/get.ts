@@ -18,6 +18,7 @@ import { pkcs12KeyBlock } from '../crypto/pkcs12.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import { OBJECT_TAG, assertNotArchived, isArchived, loadObject, markServed, versionedError } from './common.ts';
+import { servedBody } from './key-unwrap.ts';
 
 const flag = (obj: ManagedObject, name: string): boolean | undefined => {
   const v = obj.one(name);
@@ -53,8 +54,13 @@ export const get: OperationHandler = async (payload, ctx) => {
     const block = await pkcs12KeyBlock(obj, (u) => loadLinked(ctx, u), ctx.version);
     body = struct(obj.body.tag, obj.body.value.map((i): TtlvItem => (i.tag === Tag.KeyBlock ? block : i)));
   } else {
-    body = returnedBody(obj, obj.body, req);
-    if (wrapping) body = await wrapBody(ctx, obj, body, wrapping);
+    // A key registered wrapped is served as registered unless unwrapping is asked for (key-unwrap.ts).
+    const stored = await servedBody(ctx, obj.body, req, wrapping);
+    body = stored.body;
+    if (!stored.asStored) {
+      body = returnedBody(obj, body, req);
+      if (wrapping) body = await wrapBody(ctx, obj, body, wrapping);
+    }
   }
   if (markServed(obj)) ctx.uow.save(obj);
   return [enumeration(Tag.ObjectType, obj.objectType), text(Tag.UniqueIdentifier, obj.uid), body];

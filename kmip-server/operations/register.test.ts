@@ -2,7 +2,7 @@ import test from 'ava';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { Tag } from '../ttlv/tag.ts';
 import {
-  CertificateType, CryptographicAlgorithm as Alg, CryptographicUsageMask as Mask, DigitalSignatureAlgorithm, KeyFormatType as F, ObjectType,
+  CertificateType, CryptographicAlgorithm as Alg, CryptographicUsageMask as Mask, DigitalSignatureAlgorithm, EncodingOption, KeyFormatType as F, ObjectType,
   ResultReason, SecretDataType, SplitKeyMethod,
 } from '../ttlv/enums.ts';
 import { ItemType, bigInt, bool, bytes, dateTime, enumeration, int, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
@@ -64,7 +64,7 @@ test('a symmetric key whose material disagrees with its Cryptographic Length is 
   const r = await register(h, V1_4, ObjectType.SymmetricKey, struct(Tag.SymmetricKey, [keyBlock(F.Raw, raw('00'.repeat(16)), Alg.AES, 128)]), [int(Tag.CryptographicLength, 256)]);
   t.is(r.reason, ResultReason.InvalidField);
   // A wrapped key's bytes are not the key: its length is not checked (TC-WRAP registers 24 bytes of AES-128).
-  const wrapped = keyBlock(F.Raw, raw('1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5'), Alg.AES, 128, [struct(Tag.KeyWrappingData, [enumeration(Tag.WrappingMethod, 1)])]);
+  const wrapped = keyBlock(F.Raw, raw('1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5'), Alg.AES, 128, [struct(Tag.KeyWrappingData, [enumeration(Tag.WrappingMethod, 1), struct(Tag.EncryptionKeyInformation, [text(Tag.UniqueIdentifier, 'kek')]), enumeration(Tag.EncodingOption, EncodingOption.NoEncoding)])]);
   ok(await register(h, V1_4, ObjectType.SymmetricKey, struct(Tag.SymmetricKey, [wrapped])));
   t.is(await h.store.count('scope-a'), 1);
 });

@@ -1,8 +1,8 @@
 import { Tag } from '../ttlv/tag.ts';
-import { CertificateType, CryptographicAlgorithm, KeyFormatType, ObjectType, SplitKeyMethod } from '../ttlv/enums.ts';
+import { CertificateType, CryptographicAlgorithm, EncodingOption, KeyFormatType, ObjectType, SplitKeyMethod } from '../ttlv/enums.ts';
 import { ItemType, bool, bytes, enumeration, int, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { invalidField, missingData } from '../messages/errors.ts';
-import { find, optEnum, optInt, optStruct, reqBytes, reqEnum, reqInt } from '../messages/tree.ts';
+import { find, optEnum, optInt, optStruct, reqBytes, reqEnum, reqInt, reqText } from '../messages/tree.ts';
 import { parseAttributeList, type AttributeEntry } from '../messages/attributes.ts';
 import { ruleByName } from '../messages/attribute-rules.ts';
 import { atLeast } from '../messages/version.ts';
@@ -160,6 +160,7 @@ function registerKey(ctx: OperationContext, objectType: number, body: StructureI
   if (!block) throw missingData('the object has no Key Block');
   const format = reqEnum(block, Tag.KeyFormatType);
   const wrapped = isWrapped(block);
+  if (wrapped) checkWrappingData(block);
   const material = materialOf(block);
   const hasValue = find(block, Tag.KeyValue) !== undefined;
   const located = attrs.some((a) => a.name === 'Key Value Location');
@@ -185,6 +186,27 @@ function registerKey(ctx: OperationContext, objectType: number, body: StructureI
   if (!hasValue) obj.set('Key Value Present', bool(Tag.AttributeValue, false));
   setServerAttributes(obj, ctx, { generated: false, keyFormat: format });
   return obj;
+}
+
+/**
+ * A wrapped Key Block is stored as given (operations/key-unwrap.ts serves and unwraps it), so its Key Wrapping Data
+ * must say how it was wrapped (1.4 §2.1.5): a Wrapping Method and the Encryption and/or MAC/Signature Key
+ * Information naming the key by Unique Identifier. The key named need not be on this server: the client may hold it.
+ */
+function checkWrappingData(block: StructureItem): void {
+  const kwd = find(block, Tag.KeyWrappingData);
+  if (kwd?.type !== ItemType.Structure) throw invalidField('Key Wrapping Data is not a structure');
+  reqEnum(kwd, Tag.WrappingMethod);
+  const infos = [optStruct(kwd, Tag.EncryptionKeyInformation), optStruct(kwd, Tag.MACSignatureKeyInformation)].filter((i) => i !== undefined);
+  if (infos.length === 0) throw missingData('Key Wrapping Data names neither Encryption Key Information nor MAC/Signature Key Information');
+  for (const info of infos) reqText(info, Tag.UniqueIdentifier);
+  // The whole Key Value is wrapped into a byte string; only No Encoding may keep the structure around wrapped Key
+  // Material bytes (as TC-WRAP-1-14 registers).
+  const kv = find(block, Tag.KeyValue);
+  const noEncoding = optEnum(kwd, Tag.EncodingOption) === EncodingOption.NoEncoding;
+  if (kv && kv.type !== ItemType.ByteString && !(noEncoding && kv.type === ItemType.Structure && materialOf(block)?.type === ItemType.ByteString)) {
+    throw invalidField('a wrapped Key Value is a byte string, or with No Encoding a Key Value whose Key Material is a byte string');
+  }
 }
 
 function agree(fromBlock: number | undefined, fromAttrs: number | undefined, name: string): number | undefined {

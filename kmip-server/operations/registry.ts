@@ -41,6 +41,9 @@ import { createSplitKey } from './create-split-key.ts';
 import { joinSplitKey } from './join-split-key.ts';
 import { certify } from './certify.ts';
 import { recertify } from './recertify.ts';
+import { importObject } from './import.ts';
+import { exportObject } from './export.ts';
+import { validate } from './validate.ts';
 
 /** Operation → handler. A new operation is a new file plus one line here. */
 export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, OperationHandler>([
@@ -86,4 +89,7 @@ export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, O
   [Operation.JoinSplitKey, joinSplitKey],
   [Operation.Certify, certify],
   [Operation.ReCertify, recertify],
+  [Operation.Import, importObject],
+  [Operation.Export, exportObject],
+  [Operation.Validate, validate],
 ]);
