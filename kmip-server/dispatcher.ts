@@ -10,15 +10,25 @@ import { KmipError } from './messages/errors.ts';
 import { atLeast, responseVersion, type ProtocolVersion } from './messages/version.ts';
 import { find, findAll, isStruct, optBool, optEnum, optInt, optStruct } from './messages/tree.ts';
 import { UnitOfWork } from './objects/unit-of-work.ts';
+import { ObjectCache } from './objects/object-cache.ts';
 import { OPERATION_PERMISSION } from './operations/permissions.ts';
 import { HANDLERS } from './operations/registry.ts';
 import type { OperationContext, ServerInfo } from './operations/context.ts';
 import type { Identity } from './auth/identity.ts';
 import type { ObjectStore } from './store/types.ts';
 import { StoreConflictError } from './store/types.ts';
+import { StoreUidInUseError } from './store/common.ts';
 
 /** Times a message is run when its commit loses a race with another connection. */
-const MAX_ATTEMPTS = 8;
+/**
+ * How long a message that keeps losing commit races is run again (with a random pause growing to
+ * 250 ms between runs), so writers on one hot object (several replicas sharing the ConfigMap
+ * store) take turns instead of colliding again in lock-step. A message is always run at least
+ * MIN_ATTEMPTS times.
+ */
+const CONFLICT_RETRY_MS = 15_000;
+const MIN_ATTEMPTS = 8;
+const conflictPause = (attempt: number) => new Promise<void>((r) => setTimeout(r, Math.random() * Math.min(250, 2 ** attempt)));
 
 export interface DispatcherOptions {
   store: ObjectStore;
@@ -46,6 +56,8 @@ interface ItemResult {
  */
 export class Dispatcher {
   readonly #opts: DispatcherOptions;
+  /** Decoded objects shared by every message's unit of work, kept while the store keeps their records (objects/object-cache.ts). */
+  readonly #objects = new ObjectCache();
 
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
@@ -104,8 +116,9 @@ export class Dispatcher {
     // object this message also changed, nothing was written: run the whole message again on fresh
     // state (bounded), so concurrent clients never see a spurious failure.
     let results: ItemResult[] = [];
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const uow = new UnitOfWork(this.#opts.store, identity.scopeId);
+      const uow = new UnitOfWork(this.#opts.store, identity.scopeId, this.#objects);
       const placeholder: { id?: string } = {};
       const now = Math.floor(Date.now() / 1000);
       results = [];
@@ -138,14 +151,19 @@ export class Dispatcher {
         break;
       } catch (err) {
         const conflict = err instanceof StoreConflictError;
-        if (conflict && attempt < MAX_ATTEMPTS) continue;
+        if (conflict && (attempt < MIN_ATTEMPTS || Date.now() - started < CONFLICT_RETRY_MS)) {
+          await conflictPause(attempt);
+          continue;
+        }
+        // An Import naming a Unique Identifier another scope holds: refused, never overwritten (operations/import.ts).
+        const taken = err instanceof StoreUidInUseError;
         // Nothing was acknowledged: every item that wrote fails together.
-        this.#opts.onInternalError?.(err, 0);
+        if (!taken) this.#opts.onInternalError?.(err, 0);
         for (const r of results) {
           if (r.status === ResultStatus.Success) {
             r.status = ResultStatus.OperationFailed;
-            r.reason = ResultReason.GeneralFailure;
-            r.message = conflict ? 'object changed concurrently; retry' : 'storage failure';
+            r.reason = taken ? ResultReason.ObjectAlreadyExists : ResultReason.GeneralFailure;
+            r.message = taken ? 'a Unique Identifier in this message is not available' : conflict ? 'object changed concurrently; retry' : 'storage failure';
             delete r.payload;
           }
         }

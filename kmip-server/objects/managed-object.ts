@@ -5,6 +5,7 @@ import { decode } from '../ttlv/reader.ts';
 import { encode } from '../ttlv/writer.ts';
 import { asAttributeValue, decodeAttributeEntries, encodeAttributeEntries, type AttributeEntry } from '../messages/attributes.ts';
 import type { ObjectRecord } from '../store/types.ts';
+import { cloneItem } from './clone.ts';
 
 const TRUSTED_LIMITS = { maxMessageBytes: 64 * 1024 * 1024, maxDepth: 64, maxItems: 1_000_000 };
 
@@ -112,7 +113,7 @@ export class ManagedObject {
     };
   }
 
-  static fromRecord(r: ObjectRecord): ManagedObject {
+  static fromRecord(r: Readonly<ObjectRecord>): ManagedObject {
     const attrs = decode(r.attributes, TRUSTED_LIMITS) as StructureItem;
     return new ManagedObject({
       uid: r.uid,
@@ -124,7 +125,15 @@ export class ManagedObject {
     });
   }
 
+  /** A deep copy sharing nothing mutable with this one (no encoding round trip). */
   clone(): ManagedObject {
-    return ManagedObject.fromRecord(this.toRecord());
+    return new ManagedObject({
+      uid: this.uid,
+      scope: this.scope,
+      objectType: this.objectType,
+      attributes: this.attributes.map((a) => ({ name: a.name, value: cloneItem(a.value) })),
+      body: this.body && cloneItem(this.body),
+      revision: this.revision,
+    });
   }
 }

@@ -1,20 +1,32 @@
-import type { ListFilter, ObjectStore, WriteOp } from '../store/types.ts';
+import type { ListFilter, ObjectRecord, ObjectStore, WriteOp } from '../store/types.ts';
 import { ManagedObject } from './managed-object.ts';
+import type { ObjectCache } from './object-cache.ts';
+
+/** A saved object: a private copy for later reads of this message, and its encoding for the commit. */
+interface Pending {
+  obj: ManagedObject;
+  record: ObjectRecord;
+}
 
 /**
  * The writes of one request message, applied to the store in a single atomic `write` before the
  * response is sent. Reads see the message's own earlier writes, so a batch can Create then Get.
  * A failed item under the Undo continuation option discards everything by not committing.
+ *
+ * Every read returns an object the caller owns: changing it changes nothing until `save`.
+ * Decoded stored objects come from an optional ObjectCache shared by the server's units of work.
  */
 export class UnitOfWork {
   readonly #store: ObjectStore;
   readonly #scope: string;
-  readonly #pending = new Map<string, ManagedObject | null>();
+  readonly #cache: ObjectCache | undefined;
+  readonly #pending = new Map<string, Pending | null>();
   readonly #order: string[] = [];
 
-  constructor(store: ObjectStore, scope: string) {
+  constructor(store: ObjectStore, scope: string, cache?: ObjectCache) {
     this.#store = store;
     this.#scope = scope;
+    this.#cache = cache;
   }
 
   get scope(): string {
@@ -22,14 +34,20 @@ export class UnitOfWork {
   }
 
   async get(uid: string): Promise<ManagedObject | undefined> {
-    if (this.#pending.has(uid)) return this.#pending.get(uid)?.clone() ?? undefined;
+    if (this.#pending.has(uid)) return this.#pending.get(uid)?.obj.clone() ?? undefined;
+    if (this.#cache && this.#store.getShared) {
+      const shared = await this.#store.getShared(this.#scope, uid);
+      return shared && this.#cache.objectFor(shared);
+    }
     const rec = await this.#store.get(this.#scope, uid);
-    return rec ? ManagedObject.fromRecord(rec) : undefined;
+    return rec && ManagedObject.fromRecord(rec);
   }
 
   save(obj: ManagedObject): void {
+    // Encoded now, so an object that cannot be encoded fails the operation that saved it.
+    const record = obj.toRecord();
     if (!this.#pending.has(obj.uid)) this.#order.push(obj.uid);
-    this.#pending.set(obj.uid, obj.clone());
+    this.#pending.set(obj.uid, { obj: obj.clone(), record });
   }
 
   delete(uid: string): void {
@@ -46,7 +64,7 @@ export class UnitOfWork {
       out.push(ManagedObject.fromRecord(r));
     }
     for (const uid of this.#order) {
-      const o = this.#pending.get(uid);
+      const o = this.#pending.get(uid)?.obj;
       if (!o) continue;
       if (filter.objectType !== undefined && o.objectType !== filter.objectType) continue;
       if (filter.state !== undefined && o.state !== filter.state) continue;
@@ -64,10 +82,10 @@ export class UnitOfWork {
     if (this.#pending.size === 0) return;
     const ops: WriteOp[] = [];
     for (const uid of this.#order) {
-      const o = this.#pending.get(uid);
-      if (o === undefined) continue;
-      if (o === null) ops.push({ kind: 'delete', scope: this.#scope, uid });
-      else ops.push(o.revision > 0 ? { kind: 'put', record: o.toRecord(), expectRevision: o.revision } : { kind: 'put', record: o.toRecord() });
+      const p = this.#pending.get(uid);
+      if (p === undefined) continue;
+      if (p === null) ops.push({ kind: 'delete', scope: this.#scope, uid });
+      else ops.push(p.record.revision > 0 ? { kind: 'put', record: p.record, expectRevision: p.record.revision } : { kind: 'put', record: p.record });
     }
     await this.#store.write(ops);
     this.#pending.clear();

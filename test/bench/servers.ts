@@ -39,9 +39,10 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /** Our dev server as a child process on a free port with a fresh data directory. */
-export async function startDevServer(): Promise<BenchTarget & { dataDir: string }> {
+export async function startDevServer(opts: { nodeArgs?: string[] } = {}): Promise<BenchTarget & { dataDir: string; pid: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kmip-bench-'));
-  const child = spawn(process.execPath, [join(ROOT, 'kmip-server/main.ts'), 'dev', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+  const args = [...(opts.nodeArgs ?? []), join(ROOT, 'kmip-server/main.ts'), 'dev', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -58,6 +59,7 @@ export async function startDevServer(): Promise<BenchTarget & { dataDir: string 
     host: '127.0.0.1',
     port,
     dataDir,
+    pid: child.pid!,
     ca: await readFile(join(cred, 'ca.pem'), 'utf8'),
     cert: await readFile(join(cred, 'cert.pem'), 'utf8'),
     key: await readFile(join(cred, 'key.pem'), 'utf8'),
@@ -129,7 +131,8 @@ export async function startPykmipServer(devDataDir: string): Promise<BenchTarget
     key: await readFile(join(cred, 'key.pem'), 'utf8'),
     ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384',
     maxVersion: 'TLSv1.2',
-    version: { major: 1, minor: 2 },
+    // 1.4: the first version with Authenticated Encryption Tag, which PyKMIP needs for GCM Decrypt.
+    version: { major: 1, minor: 4 },
     stop: stopper(child),
   };
 }

@@ -1,0 +1,12 @@
+import { ItemType, type TtlvItem } from '../ttlv/types.ts';
+
+/**
+ * A deep copy of an item tree: new objects and arrays, byte strings copied (key material may be
+ * wiped in place by its user); strings, numbers and bigints are immutable and shared. Much cheaper
+ * than an encode/decode round trip, and equal to it for well-typed items.
+ */
+export function cloneItem<T extends TtlvItem>(item: T): T {
+  if (item.type === ItemType.Structure) return { tag: item.tag, type: item.type, value: item.value.map(cloneItem) } as T;
+  if (item.type === ItemType.ByteString) return { tag: item.tag, type: item.type, value: item.value.slice() } as T;
+  return { tag: item.tag, type: item.type, value: item.value } as T;
+}
