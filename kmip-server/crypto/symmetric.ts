@@ -20,8 +20,9 @@
  *   Initial Counter Value (default 0).
  * - XTS and CCM need the whole data at once: streamed, they process it at Final.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type CipherCCM, type Cipheriv, type DecipherCCM, type Decipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type CipherCCM, type Cipheriv, type DecipherCCM, type Decipheriv } from 'node:crypto';
 import { BlockCipherMode, CryptographicAlgorithm, PaddingMethod } from '../ttlv/enums.ts';
+import { randomNonce } from './random-pool.ts';
 import { CryptoError, badKey, badParams, cryptoFailure, unsupported } from './crypto-error.ts';
 import type { CryptoParams } from './params.ts';
 
@@ -232,7 +233,7 @@ export function openSymmetric(direction: Direction, algorithm: number, key: Uint
   let given = opts.iv;
   if (pl.needsIv && given === undefined) {
     if (direction === 'encrypt' && p.randomIv === true) {
-      generatedIv = randomBytes(pl.randomIvBytes);
+      generatedIv = randomNonce(pl.randomIvBytes);
       given = generatedIv;
     } else {
       throw new CryptoError('missing-iv', 'this mode needs an IV/Counter/Nonce');
