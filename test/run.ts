@@ -16,5 +16,6 @@ ensurePykmip();
 // clone (about 15 minutes the first time on 2 cores, instant afterwards).
 run('bash', ['test/envtest/build.sh']);
 run('bash', ['test/helm/build.sh']); // helm from Go modules, cached likewise (a few minutes the first time)
+run('bash', ['test/certmanager/build.sh']); // cert-manager's controller and CRDs from its Go module, cached likewise
 run('tsc', ['-p', 'tsconfig.json']);
 run('ava', process.argv.slice(2));

@@ -58,8 +58,6 @@ export const CertificateRequests: ResourceType = {
 export const ISSUER_ANNOTATION = 'kubekmip.io/cert-manager-issuer';
 /** Suffix of the Secret cert-manager writes (the credential's Secret is derived from it). */
 export const PRIVATE_SECRET_SUFFIX = '-cert-manager';
-/** cert-manager's annotation on its Secrets naming the Certificate. */
-const CM_CERTIFICATE_NAME = 'cert-manager.io/certificate-name';
 const MAX_REQUEUE_MS = 12 * 3_600_000;
 const SECRET_NAME_MAX = 253;
 
@@ -199,7 +197,8 @@ export function certManagerIssuance(h: CertManagerHooks): CertManagerIssuance {
         const mine = list.items
           .filter((r) => r.metadata.ownerReferences?.some((o) => o.uid === certificate.metadata.uid))
           .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-        request = mine[0]?.status?.conditions?.find((c) => c.type === 'Ready' || c.type === 'Denied' || c.type === 'InvalidRequest');
+        const conditions = mine[0]?.status?.conditions ?? [];
+        request = ['Denied', 'InvalidRequest', 'Ready'].map((type) => conditions.find((c) => c.type === type && (type === 'Ready' || c.status === 'True'))).find(Boolean);
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -270,7 +269,7 @@ export function certManagerIssuance(h: CertManagerHooks): CertManagerIssuance {
     const ready = certificate?.status?.conditions?.find((c) => c.type === 'Ready');
     const upToDate = ready?.status === 'True' && (ready.observedGeneration === undefined || ready.observedGeneration === certificate?.metadata.generation);
     if (!issued || !keyOk || !upToDate) {
-      const { reason, message } = await whyNotIssued(certificate);
+      const { reason, message } = upToDate ? unusable(privateSecret, signerPem, issued, issuer, ids, keySpec) : await whyNotIssued(certificate);
       // A certificate cert-manager issued for this scope and role stays accepted while a new one is
       // on its way (an issuer outage must not lock clients out); one for other ids does not.
       const published = existing?.metadata.annotations?.[ISSUER_ANNOTATION] !== undefined && existingIdentityMatches(existing, ids);
@@ -363,6 +362,28 @@ export function certManagerIssuance(h: CertManagerHooks): CertManagerIssuance {
   }
 
   return { reconcile, release };
+}
+
+/**
+ * Why a certificate cert-manager calls ready cannot be used: the issuer left out the CA that signed
+ * it, ignored the requested subject (ACME does), or made another key.
+ */
+function unusable(
+  secret: Secret | undefined, signerPem: string | undefined, issued: CurrentCertificate | undefined, issuer: string,
+  ids: { scopeId: string; roleId: string }, keySpec: KeySpec,
+): { reason: string; message: string } {
+  const where = `cert-manager's Secret ${secret?.metadata.namespace}/${secret?.metadata.name}`;
+  if (!secret?.data?.['tls.crt']) return { reason: 'Issuing', message: `waiting for cert-manager to write ${where}` };
+  if (!signerPem) {
+    return { reason: 'IssuerChainMissing', message: `${where} holds no CA certificate (tls.crt chain or ca.crt) that signed its certificate; ${issuer} must provide it` };
+  }
+  if (!issued) {
+    return {
+      reason: 'SubjectMismatch',
+      message: `the certificate ${issuer} issued is not OU=${ids.scopeId}, CN=${ids.roleId} with a matching key; the issuer must honour the requested subject (ACME issuers do not)`,
+    };
+  }
+  return { reason: 'KeyMismatch', message: `the certificate ${issuer} issued does not have a ${describeKeySpec(keySpec)} key` };
 }
 
 /** The fields of `have` that `want` sets (the API server adds defaults and cert-manager nothing else to spec). */

@@ -262,6 +262,8 @@ test('the operator ClusterRole and Role grant exactly the documented rules', (t)
     'events.k8s.io/events: create,patch',
     'apps/deployments: get,patch',
     'apps/statefulsets: get,patch',
+    'cert-manager.io/certificates: create,delete,get,patch',
+    'cert-manager.io/certificaterequests: list',
   ].sort());
   t.deepEqual(ruleLines(find(docs, 'Role', 'kube-kmip-operator')), [
     `apps/statefulsets: ${ALL}`,
