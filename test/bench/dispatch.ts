@@ -55,11 +55,27 @@ const gcm = (data: Uint8Array) => [
   bytes(Tag.Data, data),
 ];
 
+const sealed = await call('Encrypt', gcm(randomBytes(64)));
+const field = (tag: number) => {
+  const f = sealed.value.find((x) => x.tag === tag);
+  if (!f || !(f.value instanceof Uint8Array)) throw new Error(`Encrypt returned no ${tag.toString(16)}`);
+  return f.value;
+};
+const decryptPayload = [
+  text(Tag.UniqueIdentifier, uid),
+  struct(Tag.CryptographicParameters, [enumeration(Tag.BlockCipherMode, BlockCipherMode.GCM), int(Tag.TagLength, 16)]),
+  bytes(Tag.Data, field(Tag.Data)),
+  bytes(Tag.IVCounterNonce, field(Tag.IVCounterNonce)),
+  bytes(Tag.AuthenticatedEncryptionTag, field(Tag.AuthenticatedEncryptionTag)),
+];
+await call('Decrypt', decryptPayload);
+
 const frames: Record<string, Uint8Array> = {
   Get: encode(requestMessage(V1_4, [{ operation: 'Get', payload: [text(Tag.UniqueIdentifier, uid)] }])),
   'Get Attributes': encode(requestMessage(V1_4, [{ operation: 'Get Attributes', payload: [text(Tag.UniqueIdentifier, uid)] }])),
   Create: encode(requestMessage(V1_4, [{ operation: 'Create', payload: createPayload }])),
   'Encrypt GCM 64B': encode(requestMessage(V1_4, [{ operation: 'Encrypt', payload: gcm(randomBytes(64)) }])),
+  'Decrypt GCM 64B': encode(requestMessage(V1_4, [{ operation: 'Decrypt', payload: decryptPayload }])),
 };
 for (const [op, frame] of Object.entries(frames)) {
   if (values.only && op !== values.only) continue;
