@@ -58,7 +58,8 @@ export function registerControllers(mgr: Manager, opts: ControllersOptions): voi
       namespace: opts.namespace,
       config: opts.server,
       ca: ca.signing,
-      clientCaBundle: ca.bundlePem,
+      // The kube-kmip CAs (both, during a rotation), then other issuers the configuration trusts.
+      clientCaBundle: () => (opts.server!.trustedIssuersPem ? `${ca.bundlePem().trimEnd()}\n${opts.server!.trustedIssuersPem}` : ca.bundlePem()),
       ...(opts.now ? { now: opts.now } : {}),
     });
   }

@@ -65,3 +65,15 @@ test('settings reach the server command line', (t) => {
   t.is(after('--log-level'), 'debug');
   t.is(after('--store'), 'sqlite');
 });
+
+test('trustedIssuers: CA certificates only, normalised into one PEM bundle', async (t) => {
+  const { createRootCa, issueServerCertificate } = await import('../pki/index.ts');
+  const root = await createRootCa({ commonName: 'corp issuer CA', organization: 'corp' });
+  const c = parseServerConfig(`image: x\ntrustedIssuers:\n  - |\n${root.certificatePem.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
+  t.is(c.trustedIssuersPem, `${root.certificatePem.trimEnd()}\n`);
+  t.is(parseServerConfig('image: x\n').trustedIssuersPem, '');
+  const leaf = await issueServerCertificate(root, { dnsNames: ['x.example'] });
+  const notCa = t.throws(() => parseServerConfig(`image: x\ntrustedIssuers: [${JSON.stringify(leaf.certificatePem)}]\n`));
+  t.regex(notCa!.message, /trustedIssuers\[0\]: certificate 1 .* is not a CA certificate/);
+  t.regex(t.throws(() => parseServerConfig('image: x\ntrustedIssuers: ["hello"]\n'))!.message, /trustedIssuers\[0\]: no PEM certificate/);
+});

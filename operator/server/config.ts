@@ -4,6 +4,7 @@
  * format is documented in docs/server-config.md; every key is optional except `image`, and an
  * unknown or misspelled key is an error that names it, so a typo never silently means a default.
  */
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { parseKeySpec, type KeySpec } from '../pki/index.ts';
@@ -37,6 +38,11 @@ export interface ServerConfig {
   affinity: Record<string, unknown>;
   priorityClassName: string;
   podDisruptionBudget: { enabled: boolean; maxUnavailable: number };
+  /**
+   * CA certificates (PEM) of other issuers whose client certificates the server accepts, e.g. the
+   * CA of a cert-manager Issuer named by credentials' spec.issuerRef; added to the client-CA bundle.
+   */
+  trustedIssuersPem: string;
 }
 
 export class ServerConfigError extends Error {}
@@ -221,6 +227,7 @@ export function parseServerConfig(text: string): ServerConfig {
   const tolerations = f.opaqueList('tolerations');
   const affinity = f.opaqueMap('affinity');
   const priorityClassName = f.string('priorityClassName', '');
+  const trustedIssuersPem = f.strings('trustedIssuers').map((pem, i) => caCertificatesPem(pem, `trustedIssuers[${i}]`)).join('');
   const p = f.nested('podDisruptionBudget');
   const podDisruptionBudget = { enabled: p.bool('enabled', true), maxUnavailable: p.int('maxUnavailable', 1, 1, 100) };
   p.done();
@@ -228,6 +235,22 @@ export function parseServerConfig(text: string): ServerConfig {
   return {
     name, serviceAccountName, image, imagePullPolicy, imagePullSecrets, replicas, storage, service, certificate, tls, limits,
     watchNamespace, http, logLevel, resources, podAnnotations, podLabels, nodeSelector, tolerations, affinity, priorityClassName,
-    podDisruptionBudget,
+    podDisruptionBudget, trustedIssuersPem,
   };
+}
+
+/** The CA certificates of a PEM text, normalised; anything else in it is an error. */
+function caCertificatesPem(text: string, where: string): string {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new ServerConfigError(`${where}: no PEM certificate in it`);
+  return blocks.map((b, j) => {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(b);
+    } catch (err) {
+      throw new ServerConfigError(`${where}: certificate ${j + 1} does not parse: ${(err as Error).message}`);
+    }
+    if (!cert.ca) throw new ServerConfigError(`${where}: certificate ${j + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate`);
+    return `${cert.toString().trimEnd()}\n`;
+  }).join('');
 }

@@ -19,6 +19,7 @@ import { startOperator } from '../../operator/main.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { parseServerConfig, type ServerConfig } from '../../operator/server/config.ts';
 import { SERVER_PATHS } from '../../operator/server/manifests.ts';
+import { createRootCa } from '../../operator/pki/index.ts';
 import { KmipClient } from '../../kmip-server/client/client.ts';
 import { uidItem } from '../helpers/kmip.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
@@ -282,7 +283,12 @@ test.serial('a hand edit of an owned field is put back; ConfigMap storage with 3
   await waitFor('replicas back to 1', async () => ((await get(stsPath))?.spec.replicas === 1 ? true : undefined));
 
   await operator.stop();
-  operator = await runOperator(parseServerConfig('image: ghcr.io/kube-kmip/kube-kmip:test\nname: kmip-cm\nreplicas: 3\nstorage:\n  type: configmap\npodDisruptionBudget:\n  maxUnavailable: 2\n'));
+  // Another issuer (a cert-manager CA, say) trusted for client certificates besides the kube-kmip CA.
+  const issuer = await createRootCa({ commonName: 'corp issuer CA', organization: 'corp' });
+  operator = await runOperator(parseServerConfig([
+    'image: ghcr.io/kube-kmip/kube-kmip:test', 'name: kmip-cm', 'replicas: 3', 'storage:', '  type: configmap',
+    'podDisruptionBudget:', '  maxUnavailable: 2', `trustedIssuers: [${JSON.stringify(issuer.certificatePem)}]`,
+  ].join('\n')));
   const sts = await waitFor('the ConfigMap-store StatefulSet', () => get(`/apis/apps/v1/namespaces/${OPERATOR_NS}/statefulsets/kmip-cm`));
   t.is(sts.spec.replicas, 3);
   t.is(sts.spec.podManagementPolicy, 'Parallel');
@@ -294,4 +300,9 @@ test.serial('a hand edit of an owned field is put back; ConfigMap storage with 3
   const pdb = await waitFor('its PDB', () => get(`/apis/policy/v1/namespaces/${OPERATOR_NS}/poddisruptionbudgets/kmip-cm`));
   t.is(pdb.spec.maxUnavailable, 2);
   t.truthy(await waitFor('its KEK', () => get(secretPath('kmip-cm-kek'))));
+  const tls = await waitFor('its TLS Secret', () => get(secretPath('kmip-cm-tls')));
+  const bundle = secretData(tls, 'ca.crt');
+  const caSecret = await get(secretPath('kube-kmip-ca'));
+  t.true(bundle.startsWith(secretData(caSecret, 'tls.crt').trimEnd()), 'the kube-kmip CA chain first');
+  t.true(bundle.endsWith(issuer.certificatePem.trimEnd() + '\n'), 'then the trusted issuer');
 });

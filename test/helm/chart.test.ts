@@ -143,7 +143,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   t.deepEqual(Object.keys(doc).sort(), [
     'affinity', 'certificate', 'http', 'image', 'imagePullPolicy', 'imagePullSecrets', 'limits', 'logLevel', 'name', 'nodeSelector',
     'podAnnotations', 'podDisruptionBudget', 'podLabels', 'priorityClassName', 'replicas', 'resources', 'service',
-    'serviceAccountName', 'storage', 'tls', 'tolerations', 'watchNamespace',
+    'serviceAccountName', 'storage', 'tls', 'tolerations', 'trustedIssuers', 'watchNamespace',
   ]);
   const cfg = parseServerConfig(text);
   t.is(cfg.name, 'kube-kmip-server');
@@ -190,6 +190,16 @@ test('server.yaml with every non-default value: passed through, image settings f
   t.is(cfg.podDisruptionBudget.maxUnavailable, 2);
   // An explicit server image wins over the chart's.
   t.is(parseServerConfig(serverYaml(renderChart({ server: { image: 'other/kmip:9' } }))).image, 'other/kmip:9');
+});
+
+test('server.trustedIssuers reaches the operator as CA certificates; the schema refuses what is not PEM', async (t) => {
+  const { createRootCa } = await import('../../operator/pki/index.ts');
+  const issuer = await createRootCa({ commonName: 'corp issuer CA', organization: 'corp' });
+  const cfg = parseServerConfig(serverYaml(renderChart({ server: { trustedIssuers: [issuer.certificatePem] } })));
+  t.is(cfg.trustedIssuersPem, `${issuer.certificatePem.trimEnd()}\n`);
+  const bad = helmWithValues(['template', 'kube-kmip', CHART_DIR, '--namespace', NAMESPACE], { server: { trustedIssuers: ['not a certificate'] } });
+  t.not(bad.status, 0);
+  t.regex(bad.stderr, /trustedIssuers/);
 });
 
 test("the NetworkPolicy selects the pods of the operator's StatefulSet, and allows the chart's test pod", (t) => {
