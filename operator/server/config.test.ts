@@ -7,7 +7,7 @@ test('defaults: one SQLite replica on 5696, P-256 certificate for 90 days, PDB o
   t.is(c.name, 'kube-kmip-server');
   t.is(c.serviceAccountName, 'kube-kmip-server');
   t.is(c.replicas, 1);
-  t.deepEqual(c.storage, { type: 'sqlite', size: '1Gi', storageClassName: '' });
+  t.deepEqual(c.storage, { type: 'sqlite', size: '1Gi', storageClassName: '', namespace: '' });
   t.is(c.service.port, 5696);
   t.deepEqual(c.certificate.keyType, { type: 'ec', curve: 'P-256' });
   t.is(c.certificate.durationMs, 2160 * 3_600_000);
@@ -39,6 +39,10 @@ test('SQLite cannot have more than one replica; the ConfigMap store can', (t) =>
   t.is(sts.spec['replicas'], 3);
   t.is(sts.spec['volumeClaimTemplates'], undefined);
   t.is(sts.spec['podManagementPolicy'], 'Parallel');
+  const args = serverArgs(c, 'ns');
+  t.is(args[args.indexOf('--store-namespace') + 1], 'ns', 'the operator namespace by default');
+  const own = serverArgs(parseServerConfig('image: x\nreplicas: 3\nstorage:\n  type: configmap\n  namespace: kmip-store\n'), 'ns');
+  t.is(own[own.indexOf('--store-namespace') + 1], 'kmip-store');
 });
 
 test('the certificate names every Service DNS name and the configured hostnames', (t) => {

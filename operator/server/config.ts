@@ -19,7 +19,8 @@ export interface ServerConfig {
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   imagePullSecrets: string[];
   replicas: number;
-  storage: { type: StorageType; size: string; storageClassName: string };
+  /** namespace: the ConfigMap store's ("" = the operator's namespace). */
+  storage: { type: StorageType; size: string; storageClassName: string; namespace: string };
   service: { type: 'ClusterIP' | 'NodePort' | 'LoadBalancer'; port: number; annotations: Record<string, string> };
   certificate: { hostnames: string[]; ipAddresses: string[]; keyType: KeySpec; keyTypeName: string; durationMs: number };
   tls: { minVersion: 'TLSv1.2' | 'TLSv1.3'; tls12Ciphers: string; legacyCiphers: boolean };
@@ -159,6 +160,7 @@ export function parseServerConfig(text: string): ServerConfig {
     type: st.oneOf('type', 'sqlite', ['sqlite', 'configmap'] as const),
     size: st.string('size', '1Gi', (s) => (QUANTITY.test(s) ? undefined : `not a quantity: "${s}" (e.g. 1Gi)`)),
     storageClassName: st.string('storageClassName', ''),
+    namespace: st.string('namespace', '', (v) => (v === '' || DNS_LABEL.test(v) ? undefined : 'not a namespace name')),
   };
   st.done();
   if (storage.type === 'sqlite' && replicas > 1) {

@@ -58,7 +58,7 @@ export function serverArgs(cfg: ServerConfig, namespace: string): string[] {
     '--policy', 'kubernetes',
     ...(cfg.watchNamespace ? ['--namespace', cfg.watchNamespace] : ['--all-namespaces']),
     '--store', cfg.storage.type,
-    ...(cfg.storage.type === 'sqlite' ? ['--data-dir', SERVER_PATHS.dataDir] : ['--store-namespace', namespace]),
+    ...(cfg.storage.type === 'sqlite' ? ['--data-dir', SERVER_PATHS.dataDir] : ['--store-namespace', cfg.storage.namespace || namespace]),
     '--listen', `0.0.0.0:${cfg.service.port}`,
     ...(cfg.http.enabled ? ['--http-listen', `0.0.0.0:${cfg.http.port}`] : []),
     '--tls-cert', `${SERVER_PATHS.tlsDir}/tls.crt`,

@@ -151,7 +151,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   t.is(cfg.image, `ghcr.io/kube-kmip/kube-kmip:${APP_VERSION}`);
   t.is(cfg.imagePullPolicy, 'IfNotPresent');
   t.is(cfg.replicas, 1);
-  t.deepEqual(cfg.storage, { type: 'sqlite', size: '1Gi', storageClassName: '' });
+  t.deepEqual(cfg.storage, { type: 'sqlite', size: '1Gi', storageClassName: '', namespace: '' });
   t.deepEqual(cfg.service, { type: 'ClusterIP', port: 5696, annotations: {} });
   t.is(cfg.certificate.keyTypeName, 'ec-p256');
   t.is(cfg.certificate.durationMs, 2160 * 3_600_000);
@@ -302,6 +302,12 @@ test('the server RBAC: cluster-wide reads of its policy, namespaced when watchNa
   const ha = renderChart(CONFIGMAP_HA);
   t.deepEqual(ruleLines(find(ha, 'Role', 'kube-kmip-server-store')), [`core/configmaps: ${ALL}`, 'core/secrets: create,delete,get,list']);
   t.is(find(ha, 'Role', 'kube-kmip-server-store').metadata.namespace, NAMESPACE);
+
+  // A store namespace of its own: the store's rights (Secrets included) go there, not to the release namespace.
+  const own = renderChart({ server: { replicas: 2, storage: { type: 'configmap', namespace: 'kmip-store' } } });
+  t.is(find(own, 'Role', 'kube-kmip-server-store').metadata.namespace, 'kmip-store');
+  t.is(find(own, 'RoleBinding', 'kube-kmip-server-store').metadata.namespace, 'kmip-store');
+  t.is(parseServerConfig(serverYaml(own)).storage.namespace, 'kmip-store');
 
   const scoped = renderChart({ server: { watchNamespace: 'team-a' } });
   t.deepEqual(scoped.filter((d) => d.kind === 'ClusterRole' && d.metadata.name === 'kube-kmip-server'), []);
