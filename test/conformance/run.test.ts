@@ -156,7 +156,7 @@ test('every vector file plays back through the runner and the matcher (the vecto
   try {
     for (const vf of files) {
       current = vf.path;
-      const r = await runFile(vf, stub.target, { skips: [], timeoutMs: 10_000, repeatTimeoutMs: 0 });
+      const r = await runFile(vf, stub.target, { skips: [], errata: [], timeoutMs: 10_000, repeatTimeoutMs: 0 });
       if (r.status !== 'passed') failed.push(`${vf.rel}: ${JSON.stringify(r.mismatch ?? r.error)}`);
     }
   } finally {

@@ -18,6 +18,7 @@ import { ItemType, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
 import { elementToTtlv, serializeXml, toXml } from '../../kmip-server/ttlv/xml.ts';
 import { formatMismatch, matchResponse, Scope, type Mismatch, type ProtocolVersion } from './match.ts';
 import { skipReason, SKIPS, type SkipRule } from './skips.ts';
+import { ERRATA, erratumFor, type Erratum } from './errata.ts';
 import { readVectorSteps, type VectorFile } from './vectors.ts';
 
 export interface Target {
@@ -85,6 +86,8 @@ export interface FileResult {
   status: FileStatus;
   /** Why it was skipped. */
   reason?: string;
+  /** The correction it ran with (errata.ts). */
+  erratum?: string;
   /** The first mismatch, with the 1-based request number and its operation. */
   mismatch?: Mismatch & { request: number; operation?: string };
   /** A failure that is not a mismatch: the connection, an unbuildable request. */
@@ -99,6 +102,8 @@ export interface FileResult {
 
 export interface RunOptions {
   skips?: readonly SkipRule[];
+  /** Corrections of vector typos (errata.ts); default ERRATA. */
+  errata?: readonly Erratum[];
   /** Per-request timeout; default 30 s. */
   timeoutMs?: number;
   /** Seconds of slack for $NOW matching. */
@@ -156,13 +161,16 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
   const base = { file: vf.rel, version: vf.version, family: vf.family, level: vf.level };
   const skip = skipReason(vf, opts.skips ?? SKIPS, { http: target.http !== undefined });
   if (skip !== undefined) return { ...base, status: 'skipped', reason: skip, requests: 0, requestsSent: 0, durationMs: 0 };
+  const erratum = erratumFor(vf.rel, opts.errata ?? ERRATA);
   let steps;
   try {
-    steps = readVectorSteps(vf.path);
+    steps = readVectorSteps(vf.path, erratum?.fix);
   } catch (e) {
     return { ...base, status: 'failed', error: `cannot read the vector: ${(e as Error).message}`, requests: 0, requestsSent: 0, durationMs: Date.now() - started };
   }
-  const result: FileResult = { ...base, status: 'passed', requests: steps.length, requestsSent: 0, durationMs: 0 };
+  const result: FileResult = {
+    ...base, status: 'passed', ...(erratum ? { erratum: erratum.description } : {}), requests: steps.length, requestsSent: 0, durationMs: 0,
+  };
   const collapse = EXTRACTED.has(vf.version);
   const scope = new Scope(opts.generatedIds ? { generatedIds: opts.generatedIds } : {});
   let conn: Exchange | undefined;
@@ -313,6 +321,12 @@ export function formatReport(results: FileResult[], opts: { verbose?: boolean; s
   if (reasons.size > 0) {
     lines.push('skipped:');
     for (const [reason, n] of reasons) lines.push(`  ${String(n).padStart(4)}  ${reason}`);
+    lines.push('');
+  }
+  const corrected = results.filter((r) => r.erratum !== undefined);
+  if (corrected.length > 0) {
+    lines.push('run with a corrected typo (errata.ts):');
+    for (const r of corrected) lines.push(`  ${r.status.padEnd(7)} ${r.file}: ${r.erratum}`);
     lines.push('');
   }
   if (opts.verbose) {

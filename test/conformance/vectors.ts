@@ -110,9 +110,10 @@ export interface VectorStep {
   repeat?: string;
 }
 
-/** Reads a vector file into its request/response steps, in order. */
-export function readVectorSteps(path: string): VectorStep[] {
-  const text = readFileSync(path, 'utf8');
+/** Reads a vector file into its request/response steps, in order; `fix` may correct its text first (errata.ts). */
+export function readVectorSteps(path: string, fix?: (text: string) => string): VectorStep[] {
+  const raw = readFileSync(path, 'utf8');
+  const text = fix ? fix(raw) : raw;
   return vectorSteps(parseXmlDocument(text), text);
 }
 
