@@ -6,16 +6,23 @@ import type { Identity } from './identity.ts';
 /**
  * Maps a verified peer certificate to an identity. TLS has already checked the chain; this
  * checks the certificate is live: its fingerprint was uploaded in a credential, or it was issued
- * by our CA under a serial a live credential holds. Otherwise there is no identity and the
- * connection is refused. Serial numbers count only for certificates our CA signed: an uploaded
- * certificate is a trust anchor for TLS, and whoever holds its key could otherwise mint a
- * certificate with another credential's serial. Looked up per request, so a revoked credential stops working at once.
+ * by a CA of the client-CA bundle under a serial a live credential holds and is the very
+ * certificate the operator recorded for that serial (its fingerprint is in the credential's
+ * status.certificateFingerprints). Otherwise there is no identity and the connection is refused.
+ * Serial numbers count only for certificates a bundle CA signed: an uploaded certificate is a
+ * trust anchor for TLS, and whoever holds its key could otherwise mint a certificate with another
+ * credential's serial. The fingerprint check closes the same hole for the bundle's CAs: whoever
+ * holds the key of any of them (a cert-manager issuer an admin added, say) could otherwise mint a
+ * certificate under any credential's serial. A credential whose status has no fingerprints yet
+ * (written by an older operator) is accepted by serial alone; the policy reports it as a problem.
+ * Looked up per request, so a revoked credential stops working at once.
  */
 export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Identity | undefined {
   // A certificate our CA signed is known by its serial only; an uploaded one by its fingerprint
   // only. So pasting someone's CA-issued certificate into another credential grants nothing.
   const cred = peer.issuedByCa ? policy.bySerial.get(peer.serialNumber) : policy.byFingerprint.get(peer.fingerprint);
   if (!cred) return undefined;
+  if (peer.issuedByCa && cred.issuedFingerprints && !cred.issuedFingerprints.includes(peer.fingerprint)) return undefined;
   const role = policy.roles.get(cred.roleId);
   const scope = policy.scopes.get(cred.scopeId);
   if (!role || !scope || role.scopeId !== scope.id) return undefined;

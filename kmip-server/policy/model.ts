@@ -27,6 +27,11 @@ export interface CredentialPolicy {
   roleId: string;
   /** Canonical serial numbers of certificates issued by the kube-kmip CA for this credential. */
   serialNumbers: string[];
+  /**
+   * Canonical SHA-256 fingerprints of those certificates: a certificate is accepted by its serial
+   * only when its fingerprint is listed. Absent (status written by an older operator): by serial alone.
+   */
+  issuedFingerprints?: string[];
   /** Canonical SHA-256 fingerprints of certificates accepted as they are (upload mode). */
   fingerprints: string[];
   /** PEM of uploaded certificates: they become trust anchors for the TLS handshake. */

@@ -1,6 +1,10 @@
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { createRootCa, issueClientCertificate, selfSignedCertificate } from '../../operator/pki/index.ts';
+import { openCertificateAuthority } from '../../operator/pki/ca.ts';
+import { clientSubject } from '../../operator/pki/issue.ts';
+import { DEFAULT_KEY_SPEC, exportPublicKeySpki, generateKeyPair, signingAlgorithm } from '../../operator/pki/keys.ts';
+import { x509 } from '../../operator/pki/provider.ts';
 import { authenticate, describePeer } from '../auth/authenticate.ts';
 import { policyFromResources, type KubeResource } from './resources.ts';
 
@@ -68,4 +72,78 @@ test('a scope being deleted stays in force under deletionPolicy Retain (its obje
   t.false(withScope(deleting('Force')).roles.has('role-a'), 'its roles go with it');
   const goneRole = { ...role('team-a', 'r', 'role-a', 's'), metadata: { namespace: 'team-a', name: 'r', uid: 'role-a', deletionTimestamp: '2026-01-01T00:00:00Z' } };
   t.false(policyFromResources([scope('team-a', 's', 'scope-a'), goneRole]).snapshot.roles.has('role-a'), 'other kinds being deleted grant nothing');
+});
+
+/** A client certificate for scope-a/role-a signed by `ca` under the given serial (what any CA's key holder could make). */
+async function forgeWithSerial(ca: Awaited<ReturnType<typeof createRootCa>>, serialNumber: string): Promise<string> {
+  const opened = await openCertificateAuthority(ca);
+  const keys = await generateKeyPair(DEFAULT_KEY_SPEC);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject: clientSubject('scope-a', 'role-a'),
+    issuer: opened.signer.name,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    publicKey: await exportPublicKeySpki(keys.publicKey),
+    signingKey: opened.signer.privateKey,
+    signingAlgorithm: signingAlgorithm(opened.signer.keySpec),
+    extensions: [new x509.AuthorityKeyIdentifierExtension(opened.signer.keyId)],
+  });
+  return cert.toString('pem');
+}
+
+test("another bundle CA's certificate under a credential's serial is refused: the serial is bound to the certificate's fingerprint", async (t) => {
+  const ours = await createRootCa({ commonName: 'kube-kmip test CA' });
+  const issuer = await createRootCa({ commonName: 'cert-manager issuer CA' });
+  const bundle = [new X509Certificate(ours.certificatePem), new X509Certificate(issuer.certificatePem)];
+  const genuine = await issueClientCertificate(ours, { scopeId: 'scope-a', roleId: 'role-a' });
+  const forgedPem = await forgeWithSerial(issuer, genuine.serialNumber);
+  const forged = describePeer(new X509Certificate(forgedPem), bundle);
+  t.true(forged.issuedByCa, 'the forgery chains to a CA of the bundle');
+  t.is(forged.serialNumber, genuine.serialNumber);
+  t.not(forged.fingerprint, genuine.fingerprintSha256);
+
+  const { snapshot, problems } = policyFromResources(tenants(
+    cred('team-a', 'app', {}, { serialNumber: genuine.serialNumber, serialNumbers: [genuine.serialNumber], certificateFingerprints: [genuine.fingerprintSha256] }),
+  ));
+  t.deepEqual(problems, []);
+  t.is(authenticate(forged, snapshot), undefined, 'the forged certificate is refused');
+  t.is(authenticate(describePeer(new X509Certificate(genuine.certificatePem), bundle), snapshot)?.credentialName, 'team-a/app', 'the genuine one is accepted');
+
+  // Fingerprints written in another spelling (upper case, colons) still name the certificate.
+  const spelled = genuine.fingerprintSha256.toUpperCase().match(/../g)!.join(':');
+  const { snapshot: s2 } = policyFromResources(tenants(cred('team-a', 'app', {}, { serialNumbers: [genuine.serialNumber], certificateFingerprints: [spelled] })));
+  t.is(authenticate(describePeer(new X509Certificate(genuine.certificatePem), bundle), s2)?.credentialName, 'team-a/app');
+});
+
+test('a previous certificate listed in status stays accepted by serial and fingerprint; an empty fingerprint list accepts none', async (t) => {
+  const ca = await createRootCa({ commonName: 'kube-kmip test CA' });
+  const bundle = [new X509Certificate(ca.certificatePem)];
+  const previous = await issueClientCertificate(ca, { scopeId: 'scope-a', roleId: 'role-a' });
+  const current = await issueClientCertificate(ca, { scopeId: 'scope-a', roleId: 'role-a' });
+  const { snapshot } = policyFromResources(tenants(cred('team-a', 'app', {}, {
+    serialNumber: current.serialNumber, serialNumbers: [current.serialNumber, previous.serialNumber],
+    certificateFingerprints: [current.fingerprintSha256, previous.fingerprintSha256],
+  })));
+  for (const c of [current, previous]) t.is(authenticate(describePeer(new X509Certificate(c.certificatePem), bundle), snapshot)?.credentialName, 'team-a/app');
+  const { snapshot: none } = policyFromResources(tenants(cred('team-a', 'app', {}, { serialNumbers: [current.serialNumber], certificateFingerprints: [] })));
+  t.is(authenticate(describePeer(new X509Certificate(current.certificatePem), bundle), none), undefined);
+});
+
+test('a status without certificateFingerprints (an older operator) still works by serial, and is reported', async (t) => {
+  const ours = await createRootCa({ commonName: 'kube-kmip test CA' });
+  const genuine = await issueClientCertificate(ours, { scopeId: 'scope-a', roleId: 'role-a' });
+  const { snapshot, problems } = policyFromResources(tenants(cred('team-a', 'app', {}, { serialNumber: genuine.serialNumber, serialNumbers: [genuine.serialNumber] })));
+  const peer = describePeer(new X509Certificate(genuine.certificatePem), [new X509Certificate(ours.certificatePem)]);
+  t.is(authenticate(peer, snapshot)?.credentialName, 'team-a/app');
+  t.deepEqual(problems.map((p) => p.resource), ['KmipClientCredential team-a/app']);
+  t.regex(problems[0]!.message, /no certificateFingerprints/);
+});
+
+test('a malformed status.certificateFingerprints grants nothing', async (t) => {
+  const ours = await createRootCa({ commonName: 'kube-kmip test CA' });
+  const genuine = await issueClientCertificate(ours, { scopeId: 'scope-a', roleId: 'role-a' });
+  const { snapshot, problems } = policyFromResources(tenants(cred('team-a', 'app', {}, { serialNumbers: [genuine.serialNumber], certificateFingerprints: ['not-hex'] })));
+  t.is(authenticate(describePeer(new X509Certificate(genuine.certificatePem), [new X509Certificate(ours.certificatePem)]), snapshot), undefined);
+  t.regex(problems.map((p) => p.message).join(), /unreadable certificate data/);
 });

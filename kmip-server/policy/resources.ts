@@ -67,12 +67,23 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
     if (!scope || !role) { problems.push({ resource: label, message: 'scopeRef or roleRef does not resolve' }); continue; }
     if (role.scopeId !== scope.id) { problems.push({ resource: label, message: 'roleRef names a role of another scope' }); continue; }
     const serials: string[] = [];
+    let issuedFingerprints: string[] | undefined;
     const fingerprints: string[] = [];
     const uploaded: string[] = [];
     try {
       const status = r.status ?? {};
       for (const s of [status.serialNumber, ...(Array.isArray(status.serialNumbers) ? status.serialNumbers : [])]) {
         if (str(s)) serials.push(canonicalSerialNumber(s as string));
+      }
+      // The serials' certificates by fingerprint: any CA in the client-CA bundle could sign a
+      // certificate under a listed serial, only the operator's own lists its fingerprint here.
+      if (Array.isArray(status.certificateFingerprints)) {
+        issuedFingerprints = (status.certificateFingerprints as unknown[]).filter((f) => str(f)).map((f) => canonicalFingerprint(f as string));
+      } else if (serials.length > 0) {
+        problems.push({
+          resource: label,
+          message: 'status lists serial numbers but no certificateFingerprints (written by an older operator): its certificates are accepted by serial alone until the operator records their fingerprints',
+        });
       }
       const pem = str(r.spec?.certificate);
       if (pem) {
@@ -94,7 +105,10 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
       problems.push({ resource: label, message: `unreadable certificate data: ${(err as Error).message}` });
       continue;
     }
-    credentials.push({ namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials, fingerprints, uploadedCertificatesPem: uploaded });
+    credentials.push({
+      namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials,
+      ...(issuedFingerprints ? { issuedFingerprints } : {}), fingerprints, uploadedCertificatesPem: uploaded,
+    });
   }
   // One certificate belongs to one credential: a fingerprint claimed twice grants nothing to either.
   const claims = new Map<string, number>();

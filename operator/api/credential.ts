@@ -119,6 +119,13 @@ const status = object({
     maxItems: 16,
   }),
   fingerprint: string({ description: 'SHA-256 fingerprint of the current certificate (lowercase hex).', maxLength: 128 }),
+  certificateFingerprints: array(string({ maxLength: 128 }), {
+    description:
+      'SHA-256 fingerprints (lowercase hex) of the certificates whose serial numbers serialNumbers lists: the server accepts ' +
+      'a certificate by its serial only when its fingerprint is here too, so no other CA the server trusts can reuse the serial.',
+    listType: 'set',
+    maxItems: 16,
+  }),
   notBefore: dateTime({ description: 'Start of the current certificate\'s validity.' }),
   notAfter: dateTime({ description: 'End of the current certificate\'s validity.' }),
   renewalTime: dateTime({ description: 'When the operator will renew the certificate.' }),

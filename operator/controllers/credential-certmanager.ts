@@ -13,9 +13,11 @@
  * helper as generate mode (credential-secret.ts), so applications see the same keys: tls.crt,
  * tls.key, ca.crt (the kube-kmip CA bundle, to trust the KMIP server) and the chosen formats.
  *
- * The KMIP server accepts the certificate as it accepts one of ours: by its serial in status, once
- * the issuer's CA certificate is in the server's client-CA bundle (the chart's / `--client-ca`
- * bundle). A renewal by cert-manager keeps the previous serial accepted until it expires, as a
+ * The KMIP server accepts the certificate as it accepts one of ours: by its serial in status, bound
+ * to its fingerprint (status.certificateFingerprints), once the issuer's CA certificate is in the
+ * server's client-CA bundle (the chart's / `--client-ca` bundle). The fingerprint matters most here:
+ * whoever holds the key of any CA in that bundle could otherwise mint a certificate under this
+ * credential's serial. A renewal by cert-manager keeps the previous serial accepted until it expires, as a
  * renewal in generate mode does; a change of scope, role, key or lifetime does not.
  *
  * cert-manager's progress is read from the Certificate's Ready condition and, while it is not
@@ -32,7 +34,7 @@ import { Certificate, type ICertificate } from '@kubernetes-models/cert-manager/
 import type { IKeyUsage } from '@kubernetes-models/cert-manager/cert-manager.io/v1/KeyUsage';
 import { READY_CONDITION, type KmipClientCredential, type KmipClientCredentialStatus, type KmipRole, type KmipScope } from '../api/index.ts';
 import {
-  canonicalSerialNumber, describeKeyObject, describeKeySpec, identityFromCertificate, keySpecEquals, pemCertificates, type CertificateAuthority, type KeySpec,
+  canonicalSerialNumber, describeKeyObject, describeKeySpec, fingerprintSha256, identityFromCertificate, keySpecEquals, pemCertificates, type CertificateAuthority, type KeySpec,
 } from '../pki/index.ts';
 import { applyStatus, stableJson } from '../runtime/apply.ts';
 import { isNotFound, type KubeClient, type KubeObject, type ResourceType } from '../runtime/client.ts';
@@ -41,12 +43,12 @@ import type { ReconcileContext, Result } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { KmipClientCredentials, Secrets } from '../runtime/resources.ts';
 import {
-  currentCertificate, generatedKeySpec, issuanceDigest, lifetimeMs, renewalTime, type CurrentCertificate,
+  acceptedCertificates, currentCertificate, generatedKeySpec, issuanceDigest, lifetimeMs, previousAnnotations, previousCertificate, renewalTime,
+  type CurrentCertificate,
 } from './credential-issue.ts';
 import { secretContent, type SecretContent } from './credential-secret.ts';
 import {
-  CREDENTIAL_ANNOTATION, CREDENTIAL_UID_LABEL, ISSUANCE_ANNOTATION, PREVIOUS_NOT_AFTER_ANNOTATION, PREVIOUS_SERIAL_ANNOTATION,
-  RESTARTED_FOR_ANNOTATION,
+  CREDENTIAL_ANNOTATION, CREDENTIAL_UID_LABEL, ISSUANCE_ANNOTATION, RESTARTED_FOR_ANNOTATION,
 } from './labels.ts';
 
 export const Certificates: ResourceType = { group: 'cert-manager.io', version: 'v1', plural: 'certificates', kind: 'Certificate', namespaced: true };
@@ -295,10 +297,10 @@ export function certManagerIssuance(h: CertManagerHooks): CertManagerIssuance {
     const before = existing?.metadata.annotations?.[ISSUER_ANNOTATION] !== undefined ? leafOf(existing) : undefined;
     const changed = before?.serialNumber !== issued.serialNumber;
     // A renewal (same inputs, new certificate) keeps its predecessor accepted until it expires.
-    let previous = previousFrom(annotations, now);
+    let previous = previousCertificate(annotations, now);
     if (changed) {
       previous = before && annotations[ISSUANCE_ANNOTATION] === digest && before.notAfter > now
-        ? { serialNumber: before.serialNumber, notAfter: before.notAfter } : undefined;
+        ? { serialNumber: before.serialNumber, notAfter: before.notAfter, fingerprint: fingerprintSha256(before.der) } : undefined;
     }
     let restartedFor = annotations[RESTARTED_FOR_ANNOTATION] ?? '';
     if (changed && (!before || !(cred.spec.rolloutRestartTargets?.length))) restartedFor = issued.serialNumber;
@@ -311,7 +313,7 @@ export function certManagerIssuance(h: CertManagerHooks): CertManagerIssuance {
       [ISSUER_ANNOTATION]: `${ref.kind ?? 'Issuer'}/${ref.name}`,
       [ISSUANCE_ANNOTATION]: digest,
       [RESTARTED_FOR_ANNOTATION]: restarted,
-      ...(previous ? { [PREVIOUS_SERIAL_ANNOTATION]: previous.serialNumber, [PREVIOUS_NOT_AFTER_ANNOTATION]: rfc3339(previous.notAfter) } : {}),
+      ...previousAnnotations(previous),
     });
     await h.writeSecret(cred, secretName, content, secretAnnotations(restartedFor), existing);
     if (changed) {
@@ -332,7 +334,7 @@ export function certManagerIssuance(h: CertManagerHooks): CertManagerIssuance {
     }, {
       secretName,
       serialNumber: issued.serialNumber,
-      serialNumbers: [issued.serialNumber, ...(previous ? [previous.serialNumber] : [])],
+      ...acceptedCertificates(issued, previous),
       fingerprint: issued.fingerprint,
       notBefore: rfc3339(issued.notBefore),
       notAfter: rfc3339(issued.notAfter),
@@ -417,11 +419,4 @@ function existingIdentityMatches(secret: Secret, ids: { scopeId: string; roleId:
   } catch {
     return false;
   }
-}
-
-function previousFrom(annotations: Record<string, string>, now: Date): { serialNumber: string; notAfter: Date } | undefined {
-  const serialNumber = annotations[PREVIOUS_SERIAL_ANNOTATION];
-  const notAfter = new Date(annotations[PREVIOUS_NOT_AFTER_ANNOTATION] ?? '');
-  if (!serialNumber || !(notAfter.getTime() > now.getTime())) return undefined;
-  return { serialNumber, notAfter };
 }

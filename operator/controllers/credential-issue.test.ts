@@ -1,7 +1,10 @@
 import test from 'ava';
 import { API_GROUP_VERSION, type KmipClientCredential, type KmipRole } from '../api/index.ts';
 import { createIntermediateCa, createRootCa, issueClientCertificate, pemCertificates, selfSignedCertificate } from '../pki/index.ts';
-import { currentCertificate, generatedKeySpec, issuanceDigest, renewalTime, roleKeySpec } from './credential-issue.ts';
+import {
+  acceptedCertificates, currentCertificate, generatedKeySpec, issuanceDigest, previousAnnotations, previousCertificate, renewalTime, roleKeySpec,
+} from './credential-issue.ts';
+import { PREVIOUS_FINGERPRINT_ANNOTATION, PREVIOUS_NOT_AFTER_ANNOTATION, PREVIOUS_SERIAL_ANNOTATION } from './labels.ts';
 import { secretContent } from './credential-secret.ts';
 
 const role = (spec: Partial<KmipRole['spec']> = {}): KmipRole => ({
@@ -65,4 +68,21 @@ test('the Secret layout without a key: certificates only, Opaque', async (t) => 
   const c = secretContent({ certificateDer: pemCertificates(own.certificatePem)[0]!, issuedHere: false }, root, ['pem', 'pem_bundle', 'der', 'pkcs12'], 'c');
   t.is(c.type, 'Opaque');
   t.deepEqual(Object.keys(c.data).sort(), ['bundle.pem', 'ca.crt', 'tls.crt', 'tls.der']);
+});
+
+test('status binds each accepted serial to its certificate: fingerprints follow the serials, the previous one from the Secret annotations', (t) => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const current = { serialNumber: '4a', fingerprint: 'aa'.repeat(32) };
+  t.deepEqual(acceptedCertificates(current, undefined), { serialNumbers: ['4a'], certificateFingerprints: ['aa'.repeat(32)] });
+  const previous = { serialNumber: '4b', notAfter: new Date('2026-01-02T00:00:00Z'), fingerprint: 'bb'.repeat(32) };
+  const annotations = previousAnnotations(previous);
+  t.is(annotations[PREVIOUS_FINGERPRINT_ANNOTATION], 'bb'.repeat(32));
+  const read = previousCertificate(annotations, now);
+  t.deepEqual(read, previous, 'the annotations round-trip');
+  t.deepEqual(acceptedCertificates(current, read), { serialNumbers: ['4a', '4b'], certificateFingerprints: ['aa'.repeat(32), 'bb'.repeat(32)] });
+  t.is(previousCertificate(annotations, new Date('2026-01-03T00:00:00Z')), undefined, 'an expired predecessor is dropped');
+  // Renewed by an older operator: the predecessor's fingerprint is unknown, so status keeps to serials
+  // (the server accepts by serial alone and warns) rather than lock out clients still using it.
+  const legacy = previousCertificate({ [PREVIOUS_SERIAL_ANNOTATION]: '4b', [PREVIOUS_NOT_AFTER_ANNOTATION]: '2026-01-02T00:00:00Z' }, now);
+  t.deepEqual(acceptedCertificates(current, legacy), { serialNumbers: ['4a', '4b'] });
 });

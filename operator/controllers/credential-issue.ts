@@ -5,13 +5,15 @@
  */
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import {
-  DEFAULT_KEY_BITS, type KeyType, type KmipClientCredential, type KmipClientCredentialSpec, type KmipRole,
+  DEFAULT_KEY_BITS, type KeyType, type KmipClientCredential, type KmipClientCredentialSpec, type KmipClientCredentialStatus, type KmipRole,
 } from '../api/index.ts';
 import {
   assertKeySpec, canonicalSerialNumber, fingerprintSha256, identityFromCertificate, pemCertificates,
   type CertificateAuthority, type KeySpec,
 } from '../pki/index.ts';
+import { rfc3339 } from '../runtime/conditions.ts';
 import { parseDuration } from '../runtime/duration.ts';
+import { PREVIOUS_FINGERPRINT_ANNOTATION, PREVIOUS_NOT_AFTER_ANNOTATION, PREVIOUS_SERIAL_ANNOTATION } from './labels.ts';
 
 export type Mode = 'generate' | 'csr' | 'certificate';
 
@@ -129,4 +131,47 @@ export function uploadedCertificate(pem: string): { der: Uint8Array; cert: X509C
     throw new Error(`spec.certificate cannot be read: ${(err as Error).message}`, { cause: err });
   }
   return { der, cert, fingerprint: fingerprintSha256(der) };
+}
+
+/** The certificate the last renewal replaced, still accepted until it expires. */
+export interface PreviousCertificate {
+  serialNumber: string;
+  notAfter: Date;
+  /** Unknown when an operator that did not record it did the renewal. */
+  fingerprint?: string;
+}
+
+/** The previous certificate the Secret's annotations name, unless it has expired by `now`. */
+export function previousCertificate(annotations: Record<string, string>, now: Date): PreviousCertificate | undefined {
+  const serialNumber = annotations[PREVIOUS_SERIAL_ANNOTATION];
+  const notAfter = new Date(annotations[PREVIOUS_NOT_AFTER_ANNOTATION] ?? '');
+  if (!serialNumber || !(notAfter.getTime() > now.getTime())) return undefined;
+  const fingerprint = annotations[PREVIOUS_FINGERPRINT_ANNOTATION];
+  return { serialNumber, notAfter, ...(fingerprint ? { fingerprint } : {}) };
+}
+
+/** The Secret annotations that record `previous` (none without one). */
+export function previousAnnotations(previous: PreviousCertificate | undefined): Record<string, string> {
+  if (!previous) return {};
+  return {
+    [PREVIOUS_SERIAL_ANNOTATION]: previous.serialNumber,
+    [PREVIOUS_NOT_AFTER_ANNOTATION]: rfc3339(previous.notAfter),
+    ...(previous.fingerprint ? { [PREVIOUS_FINGERPRINT_ANNOTATION]: previous.fingerprint } : {}),
+  };
+}
+
+/**
+ * status.serialNumbers and status.certificateFingerprints for the current certificate and the one
+ * a renewal replaced: the server accepts a serial only from the certificate with a listed
+ * fingerprint, so no other CA in its bundle can mint a certificate under the same serial. A
+ * previous certificate whose fingerprint was never recorded (renewed by an older operator) can
+ * only be accepted by serial, so until it expires the fingerprints are left out and the server
+ * falls back to serials alone (and warns); leaving it out would lock out clients still using it.
+ */
+export function acceptedCertificates(
+  current: { serialNumber: string; fingerprint: string }, previous: PreviousCertificate | undefined,
+): Pick<KmipClientCredentialStatus, 'serialNumbers' | 'certificateFingerprints'> {
+  const serialNumbers = [current.serialNumber, ...(previous ? [previous.serialNumber] : [])];
+  if (previous && !previous.fingerprint) return { serialNumbers };
+  return { serialNumbers, certificateFingerprints: [current.fingerprint, ...(previous?.fingerprint ? [previous.fingerprint] : [])] };
 }

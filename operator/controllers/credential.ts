@@ -3,8 +3,10 @@
  * its status into what the KMIP server trusts.
  *
  * The server accepts a certificate when its serial number is in a live credential's
- * status.serialNumber(s) (issued here: generate and csr modes), or when its fingerprint is that of
- * a credential's spec.certificate (upload mode). So status is the revocation list in reverse:
+ * status.serialNumber(s) and its fingerprint in status.certificateFingerprints (issued here:
+ * generate and csr modes; the fingerprint binds the serial to the one certificate, so another CA
+ * the server trusts cannot mint a certificate under it), or when its fingerprint is that of a
+ * credential's spec.certificate (upload mode). So status is the revocation list in reverse:
  * deleting a credential first withdraws its serials from status (the finalizer), then lets the
  * Secret go with it (owner reference, garbage collector).
  *
@@ -46,14 +48,14 @@ import { objectKey } from '../runtime/informer.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { Deployments, KmipClientCredentials, KmipRoles, KmipScopes, Secrets, StatefulSets } from '../runtime/resources.ts';
 import {
-  currentCertificate, generatedKeySpec, issuanceDigest, lifetimeMs, modeOf, renewalTime, roleKeySpec, sha256Hex, uploadedCertificate,
-  type CurrentCertificate, type Mode,
+  acceptedCertificates, currentCertificate, generatedKeySpec, issuanceDigest, lifetimeMs, modeOf, previousAnnotations, previousCertificate,
+  renewalTime, roleKeySpec, sha256Hex, uploadedCertificate, type CurrentCertificate, type Mode,
 } from './credential-issue.ts';
 import { certManagerIssuance } from './credential-certmanager.ts';
 import { secretContent, type SecretContent } from './credential-secret.ts';
 import {
-  CREDENTIAL_ANNOTATION, CREDENTIAL_FINALIZER, CREDENTIAL_UID_LABEL, ISSUANCE_ANNOTATION, MANAGED_BY_LABELS, PREVIOUS_NOT_AFTER_ANNOTATION,
-  PREVIOUS_SERIAL_ANNOTATION, RESTARTED_AT_ANNOTATION, RESTARTED_FOR_ANNOTATION, SERIAL_ANNOTATION,
+  CREDENTIAL_ANNOTATION, CREDENTIAL_FINALIZER, CREDENTIAL_UID_LABEL, ISSUANCE_ANNOTATION, MANAGED_BY_LABELS,
+  RESTARTED_AT_ANNOTATION, RESTARTED_FOR_ANNOTATION, SERIAL_ANNOTATION,
 } from './labels.ts';
 
 export interface CredentialControllerOptions {
@@ -77,7 +79,7 @@ type Status = KmipClientCredentialStatus;
 const DAY_MS = 86_400_000;
 /** Longest a reconcile waits before looking again, whatever the renewal time says. */
 const MAX_REQUEUE_MS = 12 * 3_600_000;
-const CERTIFICATE_FIELDS = ['serialNumber', 'serialNumbers', 'fingerprint', 'notBefore', 'notAfter', 'renewalTime', 'secretName'] as const;
+const CERTIFICATE_FIELDS = ['serialNumber', 'serialNumbers', 'certificateFingerprints', 'fingerprint', 'notBefore', 'notAfter', 'renewalTime', 'secretName'] as const;
 
 export function registerCredentialController(mgr: Manager, opts: CredentialControllerOptions): void {
   const creds = mgr.informer<KmipClientCredential>(KmipClientCredentials);
@@ -279,7 +281,8 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
       const hadCertificate = current !== undefined || cred.status?.serialNumber !== undefined;
       // A renewal keeps its predecessor accepted until it expires: pods restart at their own pace.
       // A reissue (the inputs changed) does not: whatever was wrong with the old one stops at once.
-      previous = (why === 'Renewed' || why === 'Rotated') && current ? { serialNumber: current.serialNumber, notAfter: current.notAfter } : undefined;
+      previous = (why === 'Renewed' || why === 'Rotated') && current
+        ? { serialNumber: current.serialNumber, notAfter: current.notAfter, fingerprint: current.fingerprint } : undefined;
       const fresh = currentCertificate(
         { 'tls.crt': Buffer.from(issued.certificatePem).toString('base64'), ...(issued.privateKeyPem ? { 'tls.key': Buffer.from(issued.privateKeyPem).toString('base64') } : {}) },
         ca, { ...ids, withKey: mode === 'generate' },
@@ -300,7 +303,7 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
       [ISSUANCE_ANNOTATION]: digest,
       [SIGNING_CA_ANNOTATION]: ca.fingerprintSha256,
       [RESTARTED_FOR_ANNOTATION]: restarted,
-      ...(previous ? { [PREVIOUS_SERIAL_ANNOTATION]: previous.serialNumber, [PREVIOUS_NOT_AFTER_ANNOTATION]: rfc3339(previous.notAfter) } : {}),
+      ...previousAnnotations(previous),
     });
     await writeSecret(cred, secretName, content, secretAnnotations(restartedFor), existing);
     if (why) {
@@ -322,7 +325,7 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
     }, {
       secretName,
       serialNumber: cert.serialNumber,
-      serialNumbers: [cert.serialNumber, ...(previous ? [previous.serialNumber] : [])],
+      ...acceptedCertificates(cert, previous),
       fingerprint: cert.fingerprint,
       notBefore: rfc3339(cert.notBefore),
       notAfter: rfc3339(cert.notAfter),
@@ -420,11 +423,4 @@ export function registerCredentialController(mgr: Manager, opts: CredentialContr
     })
     // When a registered certificate's credential goes or changes, another claimant may now own it.
     .watches(creds, (c) => (c.spec.certificate ? creds.list().filter((o) => o !== c && o.spec.certificate).map(objectKey) : []));
-}
-
-function previousCertificate(annotations: Record<string, string>, now: Date): { serialNumber: string; notAfter: Date } | undefined {
-  const serialNumber = annotations[PREVIOUS_SERIAL_ANNOTATION];
-  const notAfter = new Date(annotations[PREVIOUS_NOT_AFTER_ANNOTATION] ?? '');
-  if (!serialNumber || !(notAfter.getTime() > now.getTime())) return undefined;
-  return { serialNumber, notAfter };
 }

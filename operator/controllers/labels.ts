@@ -14,6 +14,8 @@ export const ISSUANCE_ANNOTATION = 'kubekmip.io/issuance';
 /** On a credential's Secret: the certificate replaced by the last renewal, still accepted until it expires. */
 export const PREVIOUS_SERIAL_ANNOTATION = 'kubekmip.io/previous-serial-number';
 export const PREVIOUS_NOT_AFTER_ANNOTATION = 'kubekmip.io/previous-not-after';
+/** With the previous serial: that certificate's SHA-256 fingerprint (status.certificateFingerprints binds the serial to it). */
+export const PREVIOUS_FINGERPRINT_ANNOTATION = 'kubekmip.io/previous-fingerprint';
 /** On a credential's Secret: the serial the rollout restart targets were last restarted for. */
 export const RESTARTED_FOR_ANNOTATION = 'kubekmip.io/restarted-for';
 

@@ -27,7 +27,7 @@ import { KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { parseServerConfig } from '../../operator/server/config.ts';
-import { canonicalSerialNumber, pemCertificates } from '../../operator/pki/index.ts';
+import { canonicalSerialNumber, fingerprintSha256, pemCertificates } from '../../operator/pki/index.ts';
 import { KmipClient } from '../../kmip-server/client/client.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
 
@@ -104,8 +104,8 @@ async function role(name: string): Promise<void> {
   });
 }
 
-async function credentialStatus(name: string): Promise<{ serialNumber?: string; serialNumbers?: string[] }> {
-  const r = await plane().request<{ status?: { serialNumber?: string; serialNumbers?: string[] } }>('GET', `${GROUP}/namespaces/${NS}/kmipclientcredentials/${name}`);
+async function credentialStatus(name: string): Promise<{ serialNumber?: string; serialNumbers?: string[]; certificateFingerprints?: string[] }> {
+  const r = await plane().request<{ status?: { serialNumber?: string; serialNumbers?: string[]; certificateFingerprints?: string[] } }>('GET', `${GROUP}/namespaces/${NS}/kmipclientcredentials/${name}`);
   return r.body.status ?? {};
 }
 
@@ -364,6 +364,8 @@ test.serial('a CA rotation: live clients keep working through the overlap and th
     return st.serialNumber !== oldSerial && st.serialNumbers?.includes(oldSerial) ? st : undefined;
   });
   t.is(status.serialNumbers?.length, 2, 'the re-issued certificate and the one the old CA signed');
+  t.deepEqual(status.certificateFingerprints, [fingerprintSha256(leaf!.raw), fingerprintSha256(certs(before.certPem)[0]!.raw)],
+    'each bound to its certificate: the re-issued one and the one the old CA signed');
 
   // The server certificate comes from the new CA too (server controller), and the server reloads it.
   await waitFor('the server certificate from the new CA', async () => {

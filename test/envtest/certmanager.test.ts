@@ -112,7 +112,7 @@ interface Condition { type: string; status: string; reason?: string; message?: s
 interface Obj {
   metadata: { name: string; namespace?: string; uid: string; ownerReferences?: { uid: string; kind: string; controller?: boolean }[]; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
-  status?: { conditions?: Condition[]; serialNumber?: string; serialNumbers?: string[]; fingerprint?: string; notBefore?: string; notAfter?: string; secretName?: string };
+  status?: { conditions?: Condition[]; serialNumber?: string; serialNumbers?: string[]; certificateFingerprints?: string[]; fingerprint?: string; notBefore?: string; notAfter?: string; secretName?: string };
   data?: Record<string, string>;
   type?: string;
 }
@@ -273,6 +273,7 @@ test.serial('a credential naming a CA Issuer gets a cert-manager certificate in 
   t.is(cred.status?.serialNumber, id.serialNumber, 'status has the serial');
   t.deepEqual(cred.status?.serialNumbers, [id.serialNumber]);
   t.is(cred.status?.fingerprint, id.fingerprintSha256);
+  t.deepEqual(cred.status?.certificateFingerprints, [id.fingerprintSha256], "the serial is bound to cert-manager's certificate");
   t.is(new Date(cred.status!.notAfter!).getTime(), id.notAfter.getTime());
   t.true(leaf.keyUsage === undefined || !leaf.keyUsage.includes('1.3.6.1.5.5.7.3.1'), 'not a server certificate');
   t.true(leaf.keyUsage?.includes('1.3.6.1.5.5.7.3.2'), 'client auth');
@@ -307,6 +308,7 @@ test.serial('a credential naming a CA Issuer gets a cert-manager certificate in 
 test.serial('a renewal by cert-manager reaches the Secret and status; the previous serial stays accepted', async (t) => {
   const before = (await get(credPath('app-cm')))!;
   const oldSerial = before.status!.serialNumber!;
+  const oldFingerprint = before.status!.fingerprint!;
   // What `cmctl renew` does: the Issuing condition, set on the Certificate's status.
   const current = (await get(`${CM}/namespaces/${NS}/certificates/app-cm`))!;
   const conditions = [...(current.status?.conditions ?? []).filter((c) => c.type !== 'Issuing'),
@@ -320,6 +322,9 @@ test.serial('a renewal by cert-manager reaches the Secret and status; the previo
   const secret = (await get(`/api/v1/namespaces/${NS}/secrets/app-cm`))!;
   t.is(identityFromCertificate(pemCertificates(text(secret, 'tls.crt'))[0]!).serialNumber, renewed.status!.serialNumber!, 'the Secret holds the new certificate');
   t.is(secret.metadata.annotations?.['kubekmip.io/previous-serial-number'], oldSerial);
+  t.deepEqual(renewed.status?.certificateFingerprints, [identityFromCertificate(pemCertificates(text(secret, 'tls.crt'))[0]!).fingerprintSha256, oldFingerprint],
+    'the fingerprints follow the serials');
+  t.is(secret.metadata.annotations?.['kubekmip.io/previous-fingerprint'], oldFingerprint);
   t.is(((await get(`${CM}/namespaces/${NS}/certificates/app-cm`))!.status as { revision?: number }).revision, 2, 'cert-manager issued twice');
 });
 

@@ -325,6 +325,7 @@ test('generate: the Secret holds a key and a chain that verifies to the CA; stat
   t.is(st['serialNumber'], serial);
   t.deepEqual(st['serialNumbers'], [serial]);
   t.is(st['fingerprint'], fingerprintSha256(leaf!.raw));
+  t.deepEqual(st['certificateFingerprints'], [fingerprintSha256(leaf!.raw)], "the serial is bound to the Secret's certificate");
   t.is(st['secretName'], 'gen-secret');
   t.is(st['notAfter'], new Date(leaf!.validToDate).toISOString().replace('.000Z', 'Z'));
   const lifetime = leaf!.validToDate.getTime() - leaf!.validFromDate.getTime();
@@ -373,6 +374,7 @@ test('csr: the Secret holds only a certificate, for the key of the CSR', async (
   const leaf = certs(text(secret, 'tls.crt'))[0]!;
   t.true(createPublicKey(createPrivateKey(csr.privateKeyPem)).equals(leaf.publicKey), 'certified key is the CSR\'s');
   t.is(cred.status?.['serialNumber'], canonicalSerialNumber(leaf.serialNumber));
+  t.deepEqual(cred.status?.['certificateFingerprints'], [fingerprintSha256(leaf.raw)], 'the serial is bound to the signed certificate');
   t.true(leaf.verify(certs(text(secret, 'ca.crt'))[0]!.publicKey));
 });
 
@@ -530,6 +532,8 @@ test.serial('renewal: a third of the lifetime left renews the certificate, keeps
   });
   const before = await waitReady('KmipClientCredential', 'renew-cred', 'True');
   const first = before.status?.['serialNumber'] as string;
+  const firstFingerprint = fingerprintSha256(certs(text((await getSecret('renew-cred'))!, 'tls.crt'))[0]!.raw);
+  t.deepEqual(before.status?.['certificateFingerprints'], [firstFingerprint]);
   const notAfter = Date.parse(before.status?.['notAfter'] as string);
   t.true(notAfter - Date.now() > 2.9 * 3_600_000, 'lifetime from the role: 3h');
   const restartedAt = async () => (await plane().request<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
@@ -547,12 +551,18 @@ test.serial('renewal: a third of the lifetime left renews the certificate, keeps
     });
     const second = after.status?.['serialNumber'] as string;
     t.deepEqual(after.status?.['serialNumbers'], [second, first], 'the previous certificate stays accepted until it expires');
-    t.is(canonicalSerialNumber(certs(text((await getSecret('renew-cred'))!, 'tls.crt'))[0]!.serialNumber), second);
+    const renewedSecret = (await getSecret('renew-cred'))!;
+    const renewed = certs(text(renewedSecret, 'tls.crt'))[0]!;
+    t.is(canonicalSerialNumber(renewed.serialNumber), second);
+    t.deepEqual(after.status?.['certificateFingerprints'], [fingerprintSha256(renewed.raw), firstFingerprint],
+      'the fingerprints follow the serials: the renewed certificate and its predecessor');
+    t.is(renewedSecret.metadata.annotations?.['kubekmip.io/previous-fingerprint'], firstFingerprint);
     t.truthy(await waitFor('the restart annotation', restartedAt), 'the Deployment was restarted');
     t.true((await eventReasons('renew-cred')).includes('Normal/Renewed'));
     const { snapshot } = await serverPolicy();
     t.is(snapshot.bySerial.get(first)?.name, 'renew-cred');
     t.is(snapshot.bySerial.get(second)?.name, 'renew-cred');
+    t.deepEqual(snapshot.bySerial.get(first)?.issuedFingerprints, [fingerprintSha256(renewed.raw), firstFingerprint]);
   } finally {
     clockOffsetMs = 0;
   }
@@ -569,6 +579,7 @@ test('changing the key type reissues the certificate at once', async (t) => {
     return o && o.status?.['serialNumber'] !== before.status?.['serialNumber'] && ready(o)?.observedGeneration === o.metadata.generation ? o : undefined;
   });
   t.deepEqual(after.status?.['serialNumbers'], [after.status?.['serialNumber']], 'a reissue drops the old serial at once');
+  t.deepEqual(after.status?.['certificateFingerprints'], [after.status?.['fingerprint']], 'and its fingerprint');
   t.is(certs(text((await getSecret('rekey-cred'))!, 'tls.crt'))[0]!.publicKey.asymmetricKeyDetails?.namedCurve, 'secp384r1');
 });
 
