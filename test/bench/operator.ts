@@ -5,18 +5,17 @@
 //
 //   node test/bench/operator.ts [--count N]
 import { cpus, totalmem } from 'node:os';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { CRD_DIR } from '../../operator/api/generate.ts';
-import { KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
 import { KubeClient } from '../../operator/runtime/client.ts';
 import { OperatorMetrics } from '../../operator/runtime/metrics.ts';
 import { ensureBinaries, startControlPlane } from '../envtest/control-plane.ts';
 import { applyCredentials } from '../envtest/credential-load.ts';
+import { installCrds, createNamespaces } from '../envtest/wait.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '500' } } });
 const COUNT = Number(values.count);
@@ -26,18 +25,8 @@ await ensureBinaries();
 const cp = await startControlPlane();
 const client = KubeClient.load(cp.kubeconfigPath);
 try {
-  for (const kind of KINDS) {
-    const name = crdName(kind);
-    const res = await cp.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=bench&force=true`,
-      readFileSync(join(CRD_DIR, `${name}.yaml`), 'utf8'), { 'content-type': 'application/apply-patch+yaml' });
-    if (res.status >= 300) throw new Error(`applying ${name}: HTTP ${res.status}`);
-  }
-  for (const ns of ['kube-kmip', 'bench']) await cp.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  for (;;) {
-    const ok = await Promise.all(KINDS.map(async (k) => (await cp.request('GET', `/apis/kubekmip.io/v1alpha1/${k.plural}`)).status === 200));
-    if (ok.every(Boolean)) break;
-    await sleep(100);
-  }
+  await installCrds(cp, 'bench');
+  await createNamespaces(cp, ['kube-kmip', 'bench']);
   const metrics = new OperatorMetrics();
   const mgr = await startOperator({ kubeconfig: cp.kubeconfigPath, logger: pino({ level: 'silent' }), namespace: 'kube-kmip', leaderElection: false, metrics });
   const t0 = performance.now();

@@ -16,20 +16,18 @@ import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { CRD_DIR } from '../../operator/api/generate.ts';
-import { KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { parseServerConfig } from '../../operator/server/config.ts';
 import { canonicalSerialNumber, fingerprintSha256, pemCertificates } from '../../operator/pki/index.ts';
 import { KmipClient } from '../../kmip-server/client/client.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
+import { createNamespaces, installCrds, waitFor } from './wait.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 const OPERATOR_NS = 'kube-kmip';
@@ -56,21 +54,6 @@ let clockOffsetMs = 0;
 function plane(): ControlPlane {
   if (!cp) throw new Error('control plane did not start');
   return cp;
-}
-
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await sleep(100);
-  }
 }
 
 interface SecretObj { metadata: { name: string; annotations?: Record<string, string>; resourceVersion: string }; data?: Record<string, string> }
@@ -205,19 +188,8 @@ test.before('control plane, CRDs, operator with a server configuration, KMIP ser
   await ensureBinaries();
   t.timeout(180_000, 'the control plane, the operator or the server did not start');
   cp = await startControlPlane({ controllerManager: true });
-  for (const kind of KINDS) {
-    const name = crdName(kind);
-    const res = await cp.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=${USER}&force=true`,
-      readFileSync(join(CRD_DIR, `${name}.yaml`), 'utf8'), { 'content-type': 'application/apply-patch+yaml' });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`applying ${name}: HTTP ${res.status}`);
-  }
-  for (const ns of [OPERATOR_NS, NS]) {
-    const res = await cp.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    if (res.status !== 201) throw new Error(`creating namespace ${ns}: HTTP ${res.status}`);
-  }
-  for (const kind of KINDS) {
-    await waitFor(`${kind.plural} served`, async () => ((await cp!.request('GET', `${GROUP}/${kind.plural}`)).status === 200 ? true : undefined));
-  }
+  await installCrds(cp, USER);
+  await createNamespaces(cp, [OPERATOR_NS, NS]);
   operator = await startOperator({
     kubeconfig: cp.kubeconfigPath,
     logger,

@@ -21,6 +21,7 @@ import { PyKmip, stopDrivers, type PykmipError } from '../interop/pykmip/driver.
 import { SYSTEM_PYTHON } from '../setup/pykmip.ts';
 import { ensureBinaries } from './control-plane.ts';
 import { startDevCluster, writeSecretFiles, type DevCluster } from './dev-cluster.ts';
+import { waitFor } from './wait.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 const EXAMPLE = fileURLToPath(new URL('../../examples/pykmip/pykmip.yaml', import.meta.url));
@@ -52,21 +53,6 @@ test.after.always('stop PyKMIP and the dev cluster', async () => {
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
 
 /** Whether a fresh TLS connection with these files gets a Discover Versions answered. */
 async function serverAccepts(files: { cert: string; key: string; ca: string }): Promise<boolean> {

@@ -4,22 +4,19 @@
  * the first one's work in the Secrets instead of issuing again).
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { CRD_DIR } from '../../operator/api/generate.ts';
-import { KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
 import { KubeClient } from '../../operator/runtime/client.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
 import { applyCredentials } from './credential-load.ts';
+import { createNamespaces, installCrds, sleep } from './wait.ts';
 
 const OPERATOR_NS = 'kube-kmip';
 const NS = 'load';
 const COUNT = 100;
 const logger = pino({ level: process.env['ENVTEST_OPERATOR_LOG'] ?? 'silent' }, pino.destination(2));
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 let cp: ControlPlane | undefined;
 const operators: Manager[] = [];
@@ -29,21 +26,8 @@ test.before(async (t) => {
   await ensureBinaries();
   t.timeout(120_000);
   cp = await startControlPlane();
-  for (const kind of KINDS) {
-    const name = crdName(kind);
-    const res = await cp.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=envtest-user&force=true`,
-      readFileSync(join(CRD_DIR, `${name}.yaml`), 'utf8'), { 'content-type': 'application/apply-patch+yaml' });
-    if (res.status >= 300) throw new Error(`applying ${name}: HTTP ${res.status}`);
-  }
-  for (const ns of [OPERATOR_NS, NS]) {
-    const res = await cp.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    if (res.status !== 201) throw new Error(`creating namespace ${ns}`);
-  }
-  for (;;) {
-    const served = await Promise.all(KINDS.map(async (k) => (await cp!.request('GET', `/apis/kubekmip.io/v1alpha1/${k.plural}`)).status === 200));
-    if (served.every(Boolean)) break;
-    await sleep(100);
-  }
+  await installCrds(cp);
+  await createNamespaces(cp, [OPERATOR_NS, NS]);
 });
 
 test.after.always(async () => {

@@ -26,6 +26,7 @@ import { KmipClientCredentials } from '../../operator/runtime/resources.ts';
 import { canonicalSerialNumber, createCsr, fingerprintSha256, identityFromCertificate, pemCertificates, selfSignedCertificate } from '../../operator/pki/index.ts';
 import { policyFromResources, type KubeResource } from '../../kmip-server/policy/resources.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
+import { sleep, waitFor } from './wait.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 const OPERATOR_NS = 'kube-kmip';
@@ -95,23 +96,6 @@ test.after.always('stop the operator and the control plane', async () => {
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
-
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
-
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await sleep(100);
-  }
-}
 
 interface Condition { type: string; status: string; reason: string; message: string; observedGeneration?: number; lastTransitionTime: string }
 interface Obj {

@@ -15,15 +15,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { CRD_DIR } from '../../operator/api/generate.ts';
-import { KINDS, crdName } from '../../operator/api/index.ts';
 import { DEFAULT_CA_SECRET } from '../../operator/controllers/ca.ts';
 import { startOperator } from '../../operator/main.ts';
 import { issueServerCertificate, loadCertificateAuthority } from '../../operator/pki/index.ts';
@@ -33,6 +30,7 @@ import { SCOPE_STATUS_FIELD_MANAGER } from '../../kmip-server/k8s/scope-status.t
 import { dataKeyName, scopeLabel } from '../../kmip-server/store/configmap.ts';
 import { ResultReason, outcome } from '../helpers/kmip.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
+import { installCrds, waitFor } from './wait.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 const OPERATOR_NS = 'kube-kmip';
@@ -53,36 +51,12 @@ function plane(): ControlPlane {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await sleep(100);
-  }
-}
-
 test.before('start the control plane and the operator; a server certificate from its CA', async (t) => {
   t.timeout(BUILD_TIMEOUT_MS, 'building the envtest binaries took too long');
   await ensureBinaries();
   t.timeout(120_000, 'the control plane or the operator did not start');
   cp = await startControlPlane();
-  for (const kind of KINDS) {
-    const name = crdName(kind);
-    const yaml = readFileSync(join(CRD_DIR, `${name}.yaml`), 'utf8');
-    const res = await cp.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=${USER}&force=true`,
-      yaml, { 'content-type': 'application/apply-patch+yaml' });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`applying ${name}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
-  }
-  for (const kind of KINDS) {
-    await waitFor(`${kind.plural} served`, async () => ((await plane().request('GET', `${GROUP}/${kind.plural}`)).status === 200 ? true : undefined));
-  }
+  await installCrds(cp, USER);
   await namespace(OPERATOR_NS);
   operator = await startOperator({
     kubeconfig: cp.kubeconfigPath,

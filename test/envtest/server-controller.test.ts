@@ -9,12 +9,10 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { CRD_DIR } from '../../operator/api/generate.ts';
-import { KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { parseServerConfig, type ServerConfig } from '../../operator/server/config.ts';
@@ -23,11 +21,11 @@ import { createRootCa } from '../../operator/pki/index.ts';
 import { KmipClient } from '../../kmip-server/client/client.ts';
 import { uidItem } from '../helpers/kmip.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
+import { createNamespaces, installCrds, waitFor } from './wait.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const OPERATOR_NS = 'kube-kmip';
 const NS = 'team-a';
-const GROUP = '/apis/kubekmip.io/v1alpha1';
 const logger = pino({ level: process.env['ENVTEST_OPERATOR_LOG'] ?? 'silent' }, pino.destination(2));
 
 let cp: ControlPlane | undefined;
@@ -39,22 +37,6 @@ const plane = (): ControlPlane => {
   if (!cp) throw new Error('control plane did not start');
   return cp;
 };
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
-
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(150);
-  }
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -108,17 +90,8 @@ test.before('control plane, CRDs, namespaces, operator with a server configurati
   await ensureBinaries();
   t.timeout(120_000, 'the control plane or the operator did not start');
   cp = await startControlPlane();
-  for (const kind of KINDS) {
-    const name = crdName(kind);
-    const res = await cp.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=envtest-user&force=true`,
-      readFileSync(join(CRD_DIR, `${name}.yaml`), 'utf8'), { 'content-type': 'application/apply-patch+yaml' });
-    if (res.status >= 300) throw new Error(`applying ${name}: HTTP ${res.status}`);
-  }
-  for (const ns of [OPERATOR_NS, NS]) {
-    const res = await cp.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    if (res.status !== 201) throw new Error(`creating namespace ${ns}: ${JSON.stringify(res.body)}`);
-  }
-  for (const kind of KINDS) await waitFor(`${kind.plural} served`, async () => ((await get(`${GROUP}/${kind.plural}`)) ? true : undefined));
+  await installCrds(cp);
+  await createNamespaces(cp, [OPERATOR_NS, NS]);
   operator = await runOperator(parseServerConfig(CONFIG_A));
 });
 

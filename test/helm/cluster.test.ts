@@ -24,6 +24,7 @@ import type { Manager } from '../../operator/runtime/manager.ts';
 import { parseServerConfig } from '../../operator/server/config.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from '../envtest/control-plane.ts';
 import { CHART_DIR, HELM_BUILD_TIMEOUT_MS, NAMESPACE, NON_DEFAULT_VALUES, find, helm, helmBinary, renderChart, type Manifest, type Values } from './helm.ts';
+import { waitFor } from '../envtest/wait.ts';
 
 const HA = { release: 'kmip-ha', namespace: 'kmip-ha', values: { server: { replicas: 3, storage: { type: 'configmap' } } } satisfies Values };
 const TENANT_NS = 'team-a';
@@ -60,23 +61,6 @@ test.after.always('stop the operator and the control plane', async () => {
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
-
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
-
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await sleep(100);
-  }
-}
 
 interface ApiResource { name: string; kind: string; namespaced: boolean }
 const discovery = new Map<string, ApiResource[]>();
