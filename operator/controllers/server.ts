@@ -150,13 +150,14 @@ export function registerServerController(mgr: Manager, opts: ServerControllerOpt
       await mgr.client.apply(StatefulSets, statefulSet(cfg, namespace));
     } catch (err) {
       const message = (err as Error).message;
-      if (/Forbidden: updates to statefulset spec for fields other than/.test(message)) {
-        // volumeClaimTemplates, serviceName, selector and podManagementPolicy are immutable.
-        throw new Error(
-          `StatefulSet ${namespace}/${n.statefulSet} cannot take the new configuration in place (storage and pod management are immutable); ` +
-          `delete it with --cascade=orphan and the operator recreates it, keeping the pods' volumes: ${message}`, { cause: err });
-      }
-      throw err;
+      if (!/Forbidden: updates to statefulset spec for fields other than/.test(message)) throw err;
+      // volumeClaimTemplates, serviceName, selector and podManagementPolicy are immutable: say so
+      // where a person looks (the StatefulSet's Events), not only in the operator's log.
+      const note = `the server configuration changes fields a StatefulSet cannot change in place (storage, pod management); ` +
+        `delete it with "kubectl delete statefulset ${n.statefulSet} --cascade=orphan" and the operator recreates it, keeping the pods and their volumes`;
+      const current = await mgr.client.get<KubeObject>(StatefulSets, namespace, n.statefulSet);
+      if (current) await mgr.events.record({ ...current, apiVersion: 'apps/v1', kind: 'StatefulSet' }, 'Warning', 'ConfigurationNotApplied', 'Apply', note);
+      throw new Error(`StatefulSet ${namespace}/${n.statefulSet}: ${note}: ${message}`, { cause: err });
     }
     // Renew on time even when nothing else happens; a day at most, so a clock jump is noticed.
     return { requeueAfter: Math.max(1000, Math.min(renewAt.getTime() - now().getTime(), 86_400_000)) };

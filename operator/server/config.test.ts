@@ -81,3 +81,19 @@ test('trustedIssuers: CA certificates only, normalised into one PEM bundle', asy
   t.regex(notCa!.message, /trustedIssuers\[0\]: certificate 1 .* is not a CA certificate/);
   t.regex(t.throws(() => parseServerConfig('image: x\ntrustedIssuers: ["hello"]\n'))!.message, /trustedIssuers\[0\]: no PEM certificate/);
 });
+
+test('kmip-operator refuses to start on a bad --server-config, naming the file and the key', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'kmip-op-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'server.yaml');
+  writeFileSync(file, 'image: x\nstorage:\n  typ: configmap\n');
+  const main = new URL('../main.ts', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [main, '--server-config', file, '--kubeconfig', join(dir, 'none')], { encoding: 'utf8', timeout: 30_000 });
+  t.is(r.status, 2);
+  t.true(r.stderr.includes(file));
+  t.regex(r.stderr, /unknown key storage\.typ/);
+});

@@ -247,13 +247,25 @@ test.serial('a configuration change re-issues the certificate; the running serve
   t.is((await get(secretPath('kube-kmip-server-kek'))).data.kek, kekBefore, 'the KEK is never rewritten');
 });
 
-test.serial('a hand edit of an owned field is put back; ConfigMap storage with 3 replicas renders without volumes', async (t) => {
+test.serial('a hand edit of an owned field is put back; an impossible change is a Warning Event; ConfigMap storage with 3 replicas renders without volumes', async (t) => {
   t.timeout(60_000);
   // Someone scales the StatefulSet by hand: the operator's configuration wins on the next reconcile.
   await plane().request('PATCH', `${stsPath}?fieldManager=someone`, { spec: { replicas: 0 } }, { 'content-type': 'application/merge-patch+json' });
   await operator!.stop();
   operator = await runOperator(parseServerConfig(`${CONFIG_A}`));
   await waitFor('replicas back to 1', async () => ((await get(stsPath))?.spec.replicas === 1 ? true : undefined));
+
+  // A change the StatefulSet cannot take in place (its volume size) is reported where a person
+  // looks: a Warning Event on the StatefulSet, saying what to do.
+  await operator.stop();
+  operator = await runOperator(parseServerConfig(CONFIG_A.replace('size: 2Gi', 'size: 5Gi')));
+  const event = await waitFor('a ConfigurationNotApplied Event', async () => {
+    const list = await get(`/apis/events.k8s.io/v1/namespaces/${OPERATOR_NS}/events`);
+    return list?.items.find((e: Any) => e.reason === 'ConfigurationNotApplied' && e.regarding.name === 'kube-kmip-server');
+  });
+  t.is(event.type, 'Warning');
+  t.regex(event.note, /--cascade=orphan/);
+  t.is((await get(stsPath)).spec.volumeClaimTemplates[0].spec.resources.requests.storage, '2Gi', 'the StatefulSet is left as it was');
 
   await operator.stop();
   // Another issuer (a cert-manager CA, say) trusted for client certificates besides the kube-kmip CA.

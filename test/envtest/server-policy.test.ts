@@ -383,14 +383,20 @@ test.serial('kmip-server serve --policy kubernetes --store configmap --namespace
   }
 });
 
-test.serial('two server replicas on one ConfigMap store: a key pair created on one is there on the other at once', async (t) => {
-  const ns = 'kmip-replicas';
+/** A namespace with scope "shared", a role allowed everything, and a live client certificate for it. */
+async function allowedEverything(ns: string) {
   await namespace(ns);
   const sc = await scope(ns, 'shared');
   const rl = await role(ns, 'all', 'shared', ['operation_all']);
   await credential(ns, 'c', 'shared', 'all');
   const cert = await issueClientCertificate(ca!, { scopeId: sc.metadata.uid, roleId: rl.metadata.uid });
   await recordSerial(ns, 'c', cert.serialNumber);
+  return cert;
+}
+
+test.serial('two server replicas on one ConfigMap store: a key pair created on one is there on the other at once', async (t) => {
+  const ns = 'kmip-replicas';
+  const cert = await allowedEverything(ns);
   const kek = randomBytes(32);
   const one = await harness(ns, ns, kek);
   t.teardown(() => one.close());
@@ -428,12 +434,7 @@ test.serial('two server replicas on one ConfigMap store: a key pair created on o
 test.serial('two server replicas on one ConfigMap store: 200 concurrent Modify Attribute calls across both lose no update', async (t) => {
   t.timeout(180_000);
   const ns = 'kmip-modify';
-  await namespace(ns);
-  const sc = await scope(ns, 'shared');
-  const rl = await role(ns, 'all', 'shared', ['operation_all']);
-  await credential(ns, 'c', 'shared', 'all');
-  const cert = await issueClientCertificate(ca!, { scopeId: sc.metadata.uid, roleId: rl.metadata.uid });
-  await recordSerial(ns, 'c', cert.serialNumber);
+  const cert = await allowedEverything(ns);
   const kek = randomBytes(32);
   const replicas = [await harness(ns, ns, kek), await harness(ns, ns, kek)];
   t.teardown(() => Promise.all(replicas.map((r) => r.close())).then(() => undefined));

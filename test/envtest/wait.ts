@@ -1,6 +1,11 @@
 /**
- * Polling helpers shared by the tests against the envtest control plane.
+ * Polling and set-up helpers shared by the tests against the envtest control plane.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CRD_DIR } from '../../operator/api/generate.ts';
+import { KINDS, crdName } from '../../operator/api/index.ts';
+
 export const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 /**
@@ -29,9 +34,6 @@ interface Requester {
 
 /** Server-side applies the five kube-kmip CRDs from crds/ and waits until the API serves every kind. */
 export async function installCrds(cp: Requester, fieldManager = 'envtest-user'): Promise<void> {
-  const [{ readFileSync }, { join }, { CRD_DIR }, { KINDS, crdName }] = await Promise.all([
-    import('node:fs'), import('node:path'), import('../../operator/api/generate.ts'), import('../../operator/api/index.ts'),
-  ]);
   for (const kind of KINDS) {
     const name = crdName(kind);
     const res = await cp.request('PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=${fieldManager}&force=true`,
