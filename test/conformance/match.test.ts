@@ -187,3 +187,31 @@ test('the Random Number Generator attribute must be present, its contents are th
   t.is(matchResponse(el(exp), act(rng('DRBG')), new Scope(), V21), undefined);
   t.truthy(matchResponse(el(exp), act('<ObjectGroup type="TextString" value="g"/>'), new Scope(), V21));
 });
+
+test('Attribute Index numbering of instances the server created may differ; values and index sets may not', (t) => {
+  const link = (type: string, id: string, index?: number): string =>
+    `<Attribute><AttributeName type="TextString" value="Link"/>${index === undefined ? '' : `<AttributeIndex type="Integer" value="${index}"/>`}<AttributeValue><LinkType type="Enumeration" value="${type}"/><LinkedObjectIdentifier type="TextString" value="${id}"/></AttributeValue></Attribute>`;
+  const getAttrs = (uid: string, attrs: string): string =>
+    response(item('GetAttributes', 'Success', `<ResponsePayload><UniqueIdentifier type="TextString" value="${uid}"/>${attrs}</ResponsePayload>`));
+  const expected = el(getAttrs('$UNIQUE_IDENTIFIER_0', link('PublicKeyLink', 'pub') + link('ReplacedObjectLink', 'old', 1)));
+  const swapped = getAttrs('cert', link('ReplacedObjectLink', 'old') + link('PublicKeyLink', 'pub', 1));
+  const generated = (): Scope => {
+    const s = new Scope();
+    s.generatedIds.add('cert');
+    return s;
+  };
+  // The server re-certified 'cert': its numbering of the two Links is its own.
+  t.is(matchResponse(expected, actual(swapped), generated(), V10), undefined);
+  // A wrong value still fails.
+  const wrongValue = getAttrs('cert', link('ReplacedObjectLink', 'other') + link('PublicKeyLink', 'pub', 1));
+  t.truthy(matchResponse(expected, actual(wrongValue), generated(), V10));
+  // Indices that are not the expected set (two instances at index 0) fail.
+  const m = matchResponse(expected, actual(getAttrs('cert', link('ReplacedObjectLink', 'old') + link('PublicKeyLink', 'pub'))), generated(), V10);
+  t.truthy(m);
+  t.regex(formatMismatch(m!), /instances of Link do not carry the expected Attribute Index values \(expected 0, 1, actual 0, 0\)/);
+  // A single listed instance keeps its exact index.
+  const single = el(getAttrs('$UNIQUE_IDENTIFIER_0', link('ReplacedObjectLink', 'old', 1)));
+  t.truthy(matchResponse(single, actual(getAttrs('cert', link('ReplacedObjectLink', 'old') + link('PublicKeyLink', 'pub', 1))), generated(), V10));
+  // An object the client registered: the numbering is compared exactly.
+  t.truthy(matchResponse(expected, actual(swapped), new Scope(), V10));
+});

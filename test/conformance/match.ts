@@ -16,6 +16,11 @@
  *   2.x Attributes structure's children, the Attribute Names / References), the payload of Query (the
  *   Operation, Object Type... lists) and the Unique Identifiers of a Locate payload compare as sets: each
  *   expected item must match a distinct actual item, in any order. The spec fixes no order for these.
+ * - Attribute Index numbering of an object the server generated: in a 1.x Get Attributes payload about such an
+ *   object, the instances of an attribute the vector lists more than once match by value, and their expected
+ *   indices must all occur among the actual instances, but which value has which index is not compared: the
+ *   server numbers the instances it creates together (1.4 §2.1.1), e.g. Re-certify's copied and new Links
+ *   (TC_134: v1.1 and v1.2 record opposite numberings). A single listed instance keeps its exact index.
  * - Query's Operation and Object Type lists describe the recording server: an expected entry may be absent
  *   when this server does not implement it (the actual list must still name some); extra entries are allowed
  *   as for any list. kmip-server/operations/query.test.ts checks the list is exactly the registered handlers
@@ -337,6 +342,9 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
       if (child.operation === 'GetAttributes') child.inGetAttributes = true;
     }
     if (tag === TAG.Attributes && ctx.inGetAttributes) setMode = true;
+    if (tag === TAG.ResponsePayload && child.operation === 'GetAttributes' && child.serverRandom) {
+      return matchServerIndexed(exp.children, act.value, child, st);
+    }
     const m = matchChildren(exp.children, act.value, setMode, child, st);
     if (m && tag === TAG.BatchItem && !m.note) {
       const note = resultNote(act);
@@ -347,6 +355,63 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
   const m = matchLeaf(exp, act, ctx, st);
   if (!m) st.progress++;
   return m;
+}
+
+const attrName = (e: XmlElement): string | undefined =>
+  e.children.find((c) => resolveTag(c.name, c.attrs.tag) === TAG.AttributeName)?.attrs.value;
+const expectedIndex = (e: XmlElement): number =>
+  Number(e.children.find((c) => resolveTag(c.name, c.attrs.tag) === TAG.AttributeIndex)?.attrs.value ?? '0');
+function actualIndex(a: TtlvItem): number {
+  const i = a.type === ItemType.Structure ? a.value.find((c) => c.tag === TAG.AttributeIndex) : undefined;
+  return i?.type === ItemType.Integer ? i.value : 0;
+}
+function actualName(a: TtlvItem): string | undefined {
+  const n = a.type === ItemType.Structure ? a.value.find((c) => c.tag === TAG.AttributeName) : undefined;
+  return n?.type === ItemType.TextString ? n.value : undefined;
+}
+
+/**
+ * A 1.x Get Attributes payload about an object the server generated in this run (Create, Certify, Re-certify...):
+ * the server numbered the instances of a multi-instance attribute it created together (Re-certify's copied Name
+ * and Links beside the new ones), and the spec leaves that numbering to it (1.4 §2.1.1: "an index number assigned
+ * by the key management server"; v1.1 and v1.2 of TC_134 record opposite numberings). So for an attribute the
+ * vector lists more than once, each expected instance must match a distinct actual one by value, and the expected
+ * Attribute Index values must all be among the actual instances' indices, but which value carries which index is
+ * not compared. An attribute listed once keeps its exact index.
+ */
+function matchServerIndexed(expKids: XmlElement[], actKids: TtlvItem[], ctx: Ctx, st: State): Mismatch | undefined {
+  const count = new Map<string, number>();
+  for (const e of expKids) {
+    const n = resolveTag(e.name, e.attrs.tag) === TAG.Attribute ? attrName(e) : undefined;
+    if (n !== undefined) count.set(n, (count.get(n) ?? 0) + 1);
+  }
+  const multi = new Set([...count].filter(([, k]) => k > 1).map(([n]) => collapse(n)));
+  if (multi.size === 0) return matchChildren(expKids, actKids, true, ctx, st);
+  const isMulti = (e: XmlElement): boolean => resolveTag(e.name, e.attrs.tag) === TAG.Attribute && multi.has(collapse(attrName(e) ?? ''));
+  const stripped = expKids.map((e) =>
+    isMulti(e) ? { ...e, children: e.children.filter((c) => resolveTag(c.name, c.attrs.tag) !== TAG.AttributeIndex) } : e);
+  const m = matchChildren(stripped, actKids, true, ctx, st);
+  if (m) return m;
+  for (const name of multi) {
+    const want = expKids.filter((e) => isMulti(e) && collapse(attrName(e) ?? '') === name).map(expectedIndex).sort((a, b) => a - b);
+    const have = actKids.filter((a) => a.tag === TAG.Attribute && collapse(actualName(a) ?? '') === name).map(actualIndex).sort((a, b) => a - b);
+    const left = [...have];
+    const missing = want.filter((i) => {
+      const at = left.indexOf(i);
+      if (at < 0) return true;
+      left.splice(at, 1);
+      return false;
+    });
+    if (missing.length > 0) {
+      return {
+        path: `${ctx.path}/Attribute`,
+        message: `the instances of ${name} do not carry the expected Attribute Index values`,
+        expected: want.join(', '),
+        actual: have.join(', '),
+      };
+    }
+  }
+  return undefined;
 }
 
 /** "OperationFailed / ItemNotFound: message" for an actual batch item that did not succeed. */
