@@ -73,7 +73,6 @@ export const SKIPS: readonly SkipRule[] = [
     reason: 'conflicts with the spec: expects the raw AES Key Wrap value although Attribute Names are given and no Encoding Option, where 1.4 §2.1.5-2.1.6 make TTLV encoding the default (TC-WRAP passes)',
   },
   { path: 'TC-SK-CREATE-ENCRYPT-DECRYPT-DESTROY', reason: 'vector defect: expects a Pre-Active AES key to encrypt and yield a 256-byte (RSA-sized) ciphertext' },
-  { path: 'v1.3/CS-BC-M-6-13', reason: 'vector defect: expects the ciphertext of the random key another file (CS-BC-M-1) created' },
   { path: 'v1.2/CS_BC_M_7_12_', reason: "vector defect: uses the recording server's key identifier and an invented Correlation Value" },
   { path: 'v1.2/TC_134_12_', reason: 'vector defect: records the re-certified certificate\'s Links and Names in the opposite order to v1.0/v1.1 of the same case (which pass)' },
   { path: 'v1.3/CS-AC-M-1-13', reason: 'vector defect: the expected signature does not verify under the file\'s key with any hash' },
