@@ -12,7 +12,7 @@ test('replaceAfter changes exactly the first match after the n-th anchor, and re
   t.throws(() => replaceAfter(text, 'B', 'z', 'y'), { message: /does not follow/ });
 });
 
-test('each erratum applies to exactly one file, changes one value, and the file is not also skipped', (t) => {
+test('each erratum applies to exactly one file, changes one value (in its places), and the file is not also skipped', (t) => {
   const files = listVectorFiles(findVectorsDir());
   for (const e of ERRATA) {
     const matching = files.filter((f) => f.rel.includes(e.path));
@@ -25,6 +25,17 @@ test('each erratum applies to exactly one file, changes one value, and the file 
     const a = before.split('\n');
     const b = after.split('\n');
     t.is(a.length, b.length);
-    t.is(a.filter((line, i) => line !== b[i]).length, 1, `${f.rel}: one line changed`);
+    const changed = a.flatMap((line, i) => (line !== b[i] ? [[line, b[i]!] as const] : []));
+    t.is(changed.length, e.places ?? 1, `${f.rel}: ${e.places ?? 1} line(s) changed`);
+    // One value, the same correction in each place.
+    const edits = new Set(changed.map(([x, y]) => {
+      let s = 0;
+      while (x[s] === y[s]) s++;
+      let ex = x.length;
+      let ey = y.length;
+      while (ex > s && ey > s && x[ex - 1] === y[ey - 1]) { ex--; ey--; }
+      return `${x.slice(s, ex)} -> ${y.slice(s, ey)}`;
+    }));
+    t.is(edits.size, 1, `${f.rel}: ${[...edits].join(', ')}`);
   }
 });

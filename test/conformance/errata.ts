@@ -1,9 +1,10 @@
 /**
  * Errata: vector files with a plain typo in an expected answer, run with that one value corrected
  * instead of being skipped, so every other step of the file is still checked. Each correction is
- * a textual replacement of exactly one place, located by an anchor that must occur exactly once
- * (or the n-th time); if the file no longer reads that way the run fails loudly rather than
- * silently running something else. The report prints the erratum beside the file's result.
+ * a textual replacement of one wrong value, located by an anchor that must occur exactly once
+ * (or the n-th time), in one place (or in each place the file repeats the value: `places`); if
+ * the file no longer reads that way the run fails loudly rather than silently running something
+ * else. The report prints the erratum beside the file's result.
  *
  * Only typos whose intended value the file itself proves (the request names the object, the
  * version the request was sent in) belong here; wrong key material or answers a server could not
@@ -14,6 +15,8 @@ export interface Erratum {
   path: string;
   /** What is wrong and what the run uses instead. */
   description: string;
+  /** Lines the correction changes: 1, or more where the file repeats the wrong value (a later request sends it back). */
+  places?: number;
   fix: (text: string) => string;
 }
 
@@ -35,6 +38,12 @@ export function replaceAfter(text: string, anchor: string, from: string, to: str
 const uid = (name: string) => `<UniqueIdentifier type="TextString" value="${name}"/>`;
 /** A Get request for `id`, up to the end of its message: what precedes the answer to correct. */
 const getOf = (id: string) => `<Operation type="Enumeration" value="Get"/>\n\t\t\t<RequestPayload>\n\t\t\t\t${uid(id)}`;
+const op = (name: string) => `<Operation type="Enumeration" value="${name}"/>`;
+const bytes = (hex: string) => `<Data type="ByteString" value="${hex}"/>`;
+/** AES-128-ECB under 0123456789abcdef0123456789abcdef of 01020304050607080910111213141516 (FIPS 197 AES). */
+const KNOWN_KEY_ECB = 'd9bcce11b0b437b90239552df3a360c9';
+/** The ciphertext CS-BC-M-1 recorded for the same plaintext under a key the server generated. */
+const BC_M_1_ECB = 'fd912d102dbb482f6f6e91bd57119095';
 
 export const ERRATA: readonly Erratum[] = [
   {
@@ -56,6 +65,20 @@ export const ERRATA: readonly Erratum[] = [
     path: 'v1.4/OMOS-O-1-14',
     description: 'the last answer\'s header says protocol 1.3 to a 1.4 request (every other answer in the file says 1.4); run expecting 1.4',
     fix: (t) => replaceAfter(t, '<ResponseMessage>', '<ProtocolVersionMinor type="Integer" value="3"/>', '<ProtocolVersionMinor type="Integer" value="4"/>', 2),
+  },
+  {
+    // The file registers the known key 0123456789abcdef0123456789abcdef and encrypts 0102...16 with ECB, which
+    // is deterministic: the answer is AES-128-ECB(key, data) = d9bcce11..., as the twin file
+    // v1.3/CS-BC-M-6-13_Encrypt_and_Decrypt_with_Known_Symmetric_Key.xml and 1.4/2.1's CS-BC-M-6 record. The
+    // file instead carries fd912d10..., CS-BC-M-1's ciphertext under a server-generated key (under this key it
+    // decrypts to 259d82f3...), in the Encrypt answer and again in the Decrypt request that sends it back.
+    path: 'v1.3/CS-BC-M-6-13.xml',
+    description: `the Encrypt answer, and the Decrypt request that sends it back, carry CS-BC-M-1's ciphertext ${BC_M_1_ECB.slice(0, 8)}… (of another key) instead of the AES-128-ECB of the file's data under the file's key; run with ${KNOWN_KEY_ECB.slice(0, 8)}… (as the 1.3 twin file and 1.4/2.1 record)`,
+    places: 2,
+    fix: (t) => replaceAfter(
+      replaceAfter(t, op('Encrypt'), bytes(BC_M_1_ECB), bytes(KNOWN_KEY_ECB), 2),
+      op('Decrypt'), bytes(BC_M_1_ECB), bytes(KNOWN_KEY_ECB),
+    ),
   },
 ];
 

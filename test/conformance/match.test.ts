@@ -215,3 +215,26 @@ test('Attribute Index numbering of instances the server created may differ; valu
   // An object the client registered: the numbering is compared exactly.
   t.truthy(matchResponse(expected, actual(swapped), new Scope(), V10));
 });
+
+test('an Encrypt ciphertext that differs passes only through a supplied randomized-ciphertext check that accepts it', (t) => {
+  const answer = (op: string, data: string): string =>
+    response(item(op, 'Success', `<ResponsePayload><UniqueIdentifier type="TextString" value="k"/><Data type="ByteString" value="${data}"/></ResponsePayload>`), { minor: 4 });
+  const V14: MatchOptions = { requestVersion: { major: 1, minor: 4 } };
+  const accept = { verify: (ct: Uint8Array) => Buffer.from(ct).toString('hex') === 'bbbb', describe: 'test' };
+  // Without the check (every deterministic cipher): byte equality.
+  const plain = matchResponse(el(answer('Encrypt', 'aaaa')), actual(answer('Encrypt', 'bbbb')), new Scope(), V14);
+  t.regex(formatMismatch(plain!), /Data: different value/);
+  // With it: the ciphertext the check accepts passes and is recorded as used; another one fails, saying why.
+  const rc = { ...accept, used: false };
+  t.is(matchResponse(el(answer('Encrypt', 'aaaa')), actual(answer('Encrypt', 'bbbb')), new Scope(), { ...V14, randomizedCiphertext: rc }), undefined);
+  t.true(rc.used);
+  const wrong = { ...accept, used: false };
+  const m = matchResponse(el(answer('Encrypt', 'aaaa')), actual(answer('Encrypt', 'cccc')), new Scope(), { ...V14, randomizedCiphertext: wrong });
+  t.regex(formatMismatch(m!), /Data: not the recorded ciphertext, and does not decrypt to the request's Data \(test\)/);
+  t.false(wrong.used);
+  // The recorded bytes themselves still pass without consulting the check; other operations never consult it.
+  t.is(matchResponse(el(answer('Encrypt', 'aaaa')), actual(answer('Encrypt', 'aaaa')), new Scope(), { ...V14, randomizedCiphertext: wrong }), undefined);
+  t.false(wrong.used);
+  const dec = matchResponse(el(answer('Decrypt', 'aaaa')), actual(answer('Decrypt', 'bbbb')), new Scope(), { ...V14, randomizedCiphertext: rc });
+  t.regex(formatMismatch(dec!), /Data: different value/);
+});

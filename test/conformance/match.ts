@@ -52,6 +52,10 @@
  *   ignored, not checked for newer tags), the Random Number Generator attribute (present, but its contents
  *   describe the server's own RNG: ANSI X9.31 for the recording server, a DRBG for another), an Attribute Index of 0 (may be absent: 1.x servers may omit the
  *   default index).
+ * - Randomized ciphertexts: RSA-OAEP only. An Encrypt answer's Data that differs from the recorded bytes passes when
+ *   the runner supplies `randomizedCiphertext` for that request (an Encrypt under an RSA public key with OAEP
+ *   parameters whose private key the vectors register, see oaep.ts) and the actual ciphertext decrypts to the
+ *   request's Data; otherwise it fails as any other value. Every other ciphertext compares byte for byte.
  * - Extracted vectors. With `collapseWhitespace` (the 1.0-1.2 vectors, extracted from documents, have runs of
  *   spaces such as "Cryptographic   Length"), text compares with whitespace runs collapsed.
  */
@@ -67,6 +71,7 @@ import {
   type XmlElement,
 } from '../../kmip-server/ttlv/xml.ts';
 import { tagByName, tagSince } from '../../kmip-server/ttlv/spec/names.ts';
+import type { RandomizedCiphertext } from './oaep.ts';
 
 export interface ProtocolVersion {
   major: number;
@@ -92,6 +97,8 @@ export interface MatchOptions {
   nowSlack?: number;
   /** The request sent (TTLV), to tell server-generated IVs from client-given ones. */
   request?: TtlvItem;
+  /** For an Encrypt under an RSA-OAEP key: checks the actual ciphertext by decryption (oaep.ts). */
+  randomizedCiphertext?: RandomizedCiphertext;
 }
 
 const TAG = {
@@ -114,6 +121,7 @@ const TAG = {
   RequestPayload: tagOf('Request Payload'),
   RandomNumberGenerator: tagOf('Random Number Generator'),
   IVCounterNonce: tagOf('IV/Counter/Nonce'),
+  Data: tagOf('Data'),
 };
 
 function tagOf(name: string): number {
@@ -213,6 +221,8 @@ interface Ctx {
   serverRandom?: boolean;
   /** The Attribute Name of the 1.x Attribute this item is inside, at any depth. */
   inAttribute?: string;
+  /** Directly inside a Response Payload. */
+  inPayload?: boolean;
 }
 
 interface State {
@@ -323,6 +333,7 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
     if (ctx.inGetAttributes) child.inGetAttributes = true;
     if (ctx.serverRandom) child.serverRandom = true;
     if (ctx.inAttribute !== undefined) child.inAttribute = ctx.inAttribute;
+    if (tag === TAG.ResponsePayload) child.inPayload = true;
     let setMode = false;
     if (tag === TAG.BatchItem) {
       const op = exp.children.find((c) => c.name === 'Operation')?.attrs.value;
@@ -624,6 +635,14 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
   }
 
   if (valuesEqual(expItem, act, collapseText)) return undefined;
+  const rc = st.opts.randomizedCiphertext;
+  if (rc && ctx.operation === 'Encrypt' && ctx.inPayload && tag === TAG.Data && act.type === ItemType.ByteString) {
+    if (rc.verify(act.value)) {
+      rc.used = true;
+      return undefined;
+    }
+    return { path: ctx.path, message: `not the recorded ciphertext, and does not decrypt to the request's Data (${rc.describe})`, expected: display(expItem), actual: display(act) };
+  }
   return { path: ctx.path, message: 'different value', expected: display(expItem, vctx), actual: display(act, vctx) };
 }
 

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import * as https from 'node:https';
+import { createPublicKey } from 'node:crypto';
+import { rsaEncrypt } from '../../kmip-server/crypto/rsa-cipher.ts';
+import { HashingAlgorithm, MaskGenerator, PaddingMethod } from '../../kmip-server/ttlv/enums.ts';
 import { Framer } from '../../kmip-server/ttlv/framer.ts';
 import { encode } from '../../kmip-server/ttlv/writer.ts';
 import { ItemType, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
@@ -19,6 +22,7 @@ import { KmipClient, requestMessage, V1_4 } from '../../kmip-server/client/clien
 import { formatReport, httpEncodingOf, runFile, summaryLine, requiredFailures, type FileResult, type Target } from './runner.ts';
 import { familyOf, findVectorsDir, listVectorFiles, readVectorSteps, type VectorFile } from './vectors.ts';
 import { skipReason } from './skips.ts';
+import { oaepKeysOf } from './oaep.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Certificates for the stub (openssl), made once.
@@ -349,4 +353,47 @@ test('the report ends with the summary line and counts skips apart', (t) => {
   t.regex(text, /not claimed/);
   t.notRegex(text, /FAIL/);
   t.regex(formatReport(results, { verbose: true }), /FAIL v1\.4\/SKLC-x\.xml: boom/);
+});
+
+/** Replaces the Data of the Encrypt answer (the `index`-th response) with `data`. */
+const encryptDataTamper = (index: number, data: () => Uint8Array): Tamper => (resp, n) => {
+  if (n !== index) return resp;
+  const walk = (i: TtlvItem): TtlvItem =>
+    i.type === ItemType.Structure ? { ...i, value: i.value.map(walk) } : i.tag === 0x4200c2 && i.type === ItemType.ByteString ? { ...i, value: data() } : i;
+  return walk(resp);
+};
+
+test('an RSA-OAEP Encrypt answer passes by decryption, reported as such; a wrong one or an AES one does not', async (t) => {
+  const oaep = vector('v1.4/CS-AC-M-OAEP-9-14.xml');
+  const aes = vector('v1.4/CS-BC-M-6-14.xml');
+  if (!pki || !oaep || !aes) {
+    t.pass();
+    return;
+  }
+  const [key] = oaepKeysOf(oaep.path, oaep.family, readVectorSteps(oaep.path));
+  const pub = createPublicKey(key!.privateKey);
+  const p = { paddingMethod: PaddingMethod.OAEP, hashingAlgorithm: HashingAlgorithm.SHA_384, maskGenerator: MaskGenerator.MGF1, maskGeneratorHashingAlgorithm: HashingAlgorithm.SHA_256, pSource: Buffer.from('Kilroy was here') };
+  const plaintext = Buffer.from('6628194e12073db03ba94cda9ef9532397d50dba79b987004afefe34', 'hex');
+  const run = async (file: VectorFile, tamper: Tamper): Promise<FileResult> => {
+    const stub = await playbackServer(file.path, tamper);
+    try {
+      return await runFile(file, stub.target, { timeoutMs: 10_000, skips: [] });
+    } finally {
+      await stub.close();
+    }
+  };
+  const fresh = await run(oaep, encryptDataTamper(1, () => rsaEncrypt(pub, p, plaintext)));
+  t.is(fresh.status, 'passed', JSON.stringify(fresh.mismatch));
+  t.deepEqual(fresh.notes, ['request 2 (Encrypt): OAEP ciphertext verified by decryption (RSA-OAEP SHA-384, MGF1 SHA-256, with a label; private key registered by CS-AC-M-OAEP-8-14.xml)']);
+  t.regex(formatReport([fresh]), /checked by a rule other than equality[^\n]*\n {2}passed {2}v1\.4\/CS-AC-M-OAEP-9-14\.xml: request 2 \(Encrypt\): OAEP ciphertext verified by decryption/);
+  // The ciphertext of other data under the same key and parameters: refused.
+  const other = await run(oaep, encryptDataTamper(1, () => rsaEncrypt(pub, p, Buffer.concat([plaintext, Buffer.of(0)]))));
+  t.is(other.status, 'failed');
+  t.regex(other.mismatch?.message ?? '', /does not decrypt to the request's Data/);
+  t.is(other.notes, undefined);
+  // AES (deterministic): a different ciphertext is just a different value.
+  const ecb = await run(aes, encryptDataTamper(1, () => Buffer.alloc(16, 1)));
+  t.is(ecb.status, 'failed');
+  t.is(ecb.mismatch?.message, 'different value');
+  t.is(ecb.notes, undefined);
 });

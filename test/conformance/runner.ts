@@ -7,6 +7,9 @@
  *   extracted from documents, runs of whitespace in text values are collapsed before sending
  *   ("Cryptographic   Length" is sent as "Cryptographic Length").
  * - `# [REPEAT] until ...` steps are polled every 2 s for up to 150 s (see runFile).
+ * - An Encrypt under an RSA public key with OAEP parameters whose recorded ciphertext the answer cannot repeat
+ *   (OAEP is randomized) has its ciphertext checked by decryption with the pair's private key, found in the
+ *   Register requests of the file's family (oaep.ts); the report lists each file checked this way.
  * - After a mismatch the file goes on (later requests often clean up, e.g. Destroy) but only the first mismatch
  *   is reported; a transport error or an unbuildable request ends it.
  * - Files run one after another on one server and share its state (objects a file leaves behind are visible to
@@ -20,6 +23,7 @@ import { formatMismatch, matchResponse, Scope, type Mismatch, type ProtocolVersi
 import { skipReason, SKIPS, type SkipRule } from './skips.ts';
 import { ERRATA, erratumFor, type Erratum } from './errata.ts';
 import { readVectorSteps, type VectorFile } from './vectors.ts';
+import { oaepCheckFor, oaepKeysOf } from './oaep.ts';
 
 export interface Target {
   host: string;
@@ -88,6 +92,8 @@ export interface FileResult {
   reason?: string;
   /** The correction it ran with (errata.ts). */
   erratum?: string;
+  /** Answers accepted by a rule other than equality (an RSA-OAEP ciphertext verified by decryption), one line each. */
+  notes?: string[];
   /** The first mismatch, with the 1-based request number and its operation. */
   mismatch?: Mismatch & { request: number; operation?: string };
   /** A failure that is not a mismatch: the connection, an unbuildable request. */
@@ -172,6 +178,7 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
     ...base, status: 'passed', ...(erratum ? { erratum: erratum.description } : {}), requests: steps.length, requestsSent: 0, durationMs: 0,
   };
   const collapse = EXTRACTED.has(vf.version);
+  const oaepKeys = oaepKeysOf(vf.path, vf.family, steps);
   const scope = new Scope(opts.generatedIds ? { generatedIds: opts.generatedIds } : {});
   let conn: Exchange | undefined;
   try {
@@ -189,11 +196,13 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
         break;
       }
       if (collapse) req = collapseText(req);
+      const oaep = oaepCheckFor(req, oaepKeys, scope.vars);
       const matchOpts = {
         requestVersion: requestVersion(req),
         collapseWhitespace: collapse,
         request: req,
         ...(opts.nowSlack !== undefined ? { nowSlack: opts.nowSlack } : {}),
+        ...(oaep ? { randomizedCiphertext: oaep } : {}),
       };
       // A [REPEAT] step is polled (its variables re-resolved each time, e.g. $NOW). When the next step sends the
       // same request, the note's condition is the next step's answer (TC_92: "Active" until it turns "Deactivated"):
@@ -234,6 +243,7 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
         if (!untilNext) scope.vars = before;
       }
       if (resp === undefined) break;
+      if (oaep?.used && m === undefined) (result.notes ??= []).push(`request ${n}${operation ? ` (${operation})` : ''}: OAEP ciphertext verified by decryption (${oaep.describe})`);
       scope.noteResponse(resp);
       // Keep going after a mismatch (later requests clean up, e.g. Destroy), but report the first one.
       if (m && !result.mismatch) {
@@ -321,6 +331,12 @@ export function formatReport(results: FileResult[], opts: { verbose?: boolean; s
   if (reasons.size > 0) {
     lines.push('skipped:');
     for (const [reason, n] of reasons) lines.push(`  ${String(n).padStart(4)}  ${reason}`);
+    lines.push('');
+  }
+  const noted = results.filter((r) => r.notes !== undefined);
+  if (noted.length > 0) {
+    lines.push('checked by a rule other than equality (randomized RSA-OAEP ciphertexts, see oaep.ts):');
+    for (const r of noted) for (const n of r.notes!) lines.push(`  ${r.status.padEnd(7)} ${r.file}: ${n}`);
     lines.push('');
   }
   const corrected = results.filter((r) => r.erratum !== undefined);
