@@ -57,6 +57,11 @@ export const ERRATA: readonly Erratum[] = [
     description: 'the last answer\'s header says protocol 1.3 to a 1.4 request (every other answer in the file says 1.4); run expecting 1.4',
     fix: (t) => replaceAfter(t, '<ResponseMessage>', '<ProtocolVersionMinor type="Integer" value="3"/>', '<ProtocolVersionMinor type="Integer" value="4"/>', 2),
   },
+  {
+    path: 'v1.0/TC_32_10_',
+    description: 'the Cancel answer expects the recording server\'s literal correlation value 4d6bbfc35fe57fba where it echoes the request\'s $ASYNCHRONOUS_CORRELATION_VALUE (as in TC_32_11 and TC_32_12); run expecting $ASYNCHRONOUS_CORRELATION_VALUE',
+    fix: (t) => replaceAfter(t, '<Operation type="Enumeration" value="Cancel"/>', 'value="4d6bbfc35fe57fba"', 'value="$ASYNCHRONOUS_CORRELATION_VALUE"', 2),
+  },
 ];
 
 /** The erratum for a file, if any. */
