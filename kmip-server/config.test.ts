@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseCli } from './config.ts';
 import { DEFAULT_SERVER_LIMITS, LEGACY_TLS12_CIPHERS } from './server.ts';
+import { DEFAULT_ASYNC_OPTIONS } from './async/pending.ts';
 
 test('limits come from flags, defaults otherwise', (t) => {
   const c = parseCli(['dev', '--max-message-bytes', '65536', '--max-depth', '8', '--max-batch-items', '4', '--message-timeout-ms', '2000']);
@@ -22,4 +23,13 @@ test('bad input is a clear error', (t) => {
   t.throws(() => parseCli(['dev', '--max-depth', 'deep']), { message: /--max-depth must be a non-negative integer/ });
   t.throws(() => parseCli(['dev', '--tls-min-version', 'SSLv3']), { message: /TLSv1.2 or TLSv1.3/ });
   t.throws(() => parseCli(['frobnicate']), { message: /unknown command/ });
+});
+
+test('asynchronous processing settings come from flags, defaults otherwise', (t) => {
+  const c = parseCli(['serve', '--async-start-delay-ms', '250', '--async-max-total', '0']);
+  t.is(c.async.startDelayMs, 250);
+  t.is(c.async.maxTotal, 0);
+  t.is(c.async.maxPerClient, DEFAULT_ASYNC_OPTIONS.maxPerClient);
+  t.is(c.async.resultTtlMs, DEFAULT_ASYNC_OPTIONS.resultTtlMs);
+  t.throws(() => parseCli(['dev', '--async-max-per-client', 'many']), { message: /--async-max-per-client must be a non-negative integer/ });
 });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_ASYNC_OPTIONS, type AsyncOptions } from './async/pending.ts';
 import { DEFAULT_SERVER_LIMITS, DEFAULT_TLS12_CIPHERS, LEGACY_TLS12_CIPHERS, type ServerLimits } from './server.ts';
 
 /** Command-line configuration shared by `serve` and `dev`. Every flag has an env var twin. */
@@ -15,6 +16,8 @@ export interface CliConfig {
   tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   ciphers: string;
   limits: ServerLimits;
+  /** Asynchronous processing: start delay, entries per client and in all, result TTL (async/pending.ts). */
+  async: AsyncOptions;
   logLevel: string;
   /** serve: where policy comes from: YAML files (--manifests) or the cluster's custom resources. */
   policy: 'files' | 'kubernetes';
@@ -72,6 +75,14 @@ Options:
   --idle-timeout-ms N      default ${DEFAULT_SERVER_LIMITS.idleTimeoutMs}
   --message-timeout-ms N   a started message must arrive whole within this; default ${DEFAULT_SERVER_LIMITS.messageTimeoutMs}
   --handshake-timeout-ms N default ${DEFAULT_SERVER_LIMITS.handshakeTimeoutMs}
+  --async-start-delay-ms N a request sent with the Asynchronous Indicator is answered Operation Pending
+                           and runs after this delay, or at its first Poll; until then Cancel cancels it;
+                           default ${DEFAULT_ASYNC_OPTIONS.startDelayMs}
+  --async-max-per-client N pending or remembered asynchronous operations per client (scope and
+                           credential); beyond it requests are answered synchronously; default ${DEFAULT_ASYNC_OPTIONS.maxPerClient}
+  --async-max-total N      the same across all clients; 0 answers everything synchronously; default ${DEFAULT_ASYNC_OPTIONS.maxTotal}
+  --async-result-ttl-ms N  how long a finished asynchronous operation is remembered for Poll/Cancel
+                           (in memory only); default ${DEFAULT_ASYNC_OPTIONS.resultTtlMs}
   --log-level L            pino level (default info)
 `;
 
@@ -101,6 +112,10 @@ export function parseCli(argv: string[]): CliConfig {
       'idle-timeout-ms': { type: 'string' },
       'message-timeout-ms': { type: 'string' },
       'handshake-timeout-ms': { type: 'string' },
+      'async-start-delay-ms': { type: 'string' },
+      'async-max-per-client': { type: 'string' },
+      'async-max-total': { type: 'string' },
+      'async-result-ttl-ms': { type: 'string' },
       'log-level': { type: 'string' },
       policy: { type: 'string' },
       namespace: { type: 'string' },
@@ -168,6 +183,13 @@ export function parseCli(argv: string[]): CliConfig {
       idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms'], DEFAULT_SERVER_LIMITS.idleTimeoutMs),
       messageTimeoutMs: int('message-timeout-ms', values['message-timeout-ms'], DEFAULT_SERVER_LIMITS.messageTimeoutMs),
       handshakeTimeoutMs: int('handshake-timeout-ms', values['handshake-timeout-ms'], DEFAULT_SERVER_LIMITS.handshakeTimeoutMs),
+    },
+    async: {
+      ...DEFAULT_ASYNC_OPTIONS,
+      startDelayMs: int('async-start-delay-ms', values['async-start-delay-ms'], DEFAULT_ASYNC_OPTIONS.startDelayMs),
+      maxPerClient: int('async-max-per-client', values['async-max-per-client'], DEFAULT_ASYNC_OPTIONS.maxPerClient),
+      maxTotal: int('async-max-total', values['async-max-total'], DEFAULT_ASYNC_OPTIONS.maxTotal),
+      resultTtlMs: int('async-result-ttl-ms', values['async-result-ttl-ms'], DEFAULT_ASYNC_OPTIONS.resultTtlMs),
     },
     logLevel: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
     policy,

@@ -13,11 +13,13 @@ import { UnitOfWork } from './objects/unit-of-work.ts';
 import { ObjectCache } from './objects/object-cache.ts';
 import { OPERATION_PERMISSION } from './operations/permissions.ts';
 import { HANDLERS } from './operations/registry.ts';
-import type { OperationContext, ServerInfo } from './operations/context.ts';
+import type { ItemOutcome, OperationContext, OperationHandler, OutcomeHandler, PendingView, ServerInfo } from './operations/context.ts';
 import type { Identity } from './auth/identity.ts';
 import type { ObjectStore } from './store/types.ts';
 import { StoreConflictError } from './store/types.ts';
 import { StoreUidInUseError } from './store/common.ts';
+import { ownerOf, type PendingOperations } from './async/pending.ts';
+import { asyncIndicator, mayRunAsynchronously } from './async/indicator.ts';
 
 /** Times a message is run when its commit loses a race with another connection. */
 /**
@@ -38,16 +40,11 @@ export interface DispatcherOptions {
   audit?: (fields: Record<string, unknown>, message: string) => void;
   /** Called for failures the client sees only as General Failure (logged by the caller). */
   onInternalError?: (err: unknown, op: number) => void;
+  /** Asynchronous operations (async/pending.ts); absent: every request is answered synchronously. */
+  pending?: PendingOperations;
 }
 
-interface ItemResult {
-  operation?: number;
-  batchId?: Uint8Array;
-  status: number;
-  reason?: number;
-  message?: string;
-  payload?: TtlvItem[];
-}
+type ItemResult = ItemOutcome & { batchId?: Uint8Array };
 
 /**
  * Turns one request message into one response message. Never throws for anything the client
@@ -104,6 +101,30 @@ export class Dispatcher {
     const continuation = optEnum(header, Tag.BatchErrorContinuationOption) ?? BatchErrorContinuationOption.Stop;
     const maxResponseSize = optInt(header, Tag.MaximumResponseSize);
 
+    const results = this.#submitAsync(header, items, version, identity)
+      ?? await this.#runBatch(items, continuation, version, identity, this.#opts.pending?.view(ownerOf(identity)));
+
+    const clientCorrelation = find(header, Tag.ClientCorrelationValue);
+    let out = encode(this.#response(version, results, clientCorrelation));
+    if (maxResponseSize !== undefined && out.length > maxResponseSize) {
+      for (const r of results) {
+        if (r.payload) {
+          r.status = ResultStatus.OperationFailed;
+          r.reason = ResultReason.ResponseTooLarge;
+          r.message = `response exceeds Maximum Response Size ${maxResponseSize}`;
+          delete r.payload;
+        }
+      }
+      out = encode(this.#response(version, results, clientCorrelation));
+    }
+    return out;
+  }
+
+  /**
+   * Runs a message's batch items in order and commits them together. `pending` is created once per message, so a
+   * message run again after a lost commit race answers its Polls as the first run did.
+   */
+  async #runBatch(items: TtlvItem[], continuation: number, version: ProtocolVersion, identity: Identity, pending?: PendingView): Promise<ItemResult[]> {
     let allowed: number[] | undefined;
     const allowedOperations = () =>
       (allowed ??= Object.entries(OPERATION_PERMISSION)
@@ -126,16 +147,12 @@ export class Dispatcher {
       for (const item of items) {
         if (!isStruct(item)) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item is not a structure');
         const op = optEnum(item, Tag.Operation);
-        const batchId = find(item, Tag.UniqueBatchItemID);
-        const base: Pick<ItemResult, 'operation' | 'batchId'> = {
-          ...(op !== undefined ? { operation: op } : {}),
-          ...(batchId?.type === ItemType.ByteString ? { batchId: batchId.value } : {}),
-        };
+        const base: Pick<ItemResult, 'operation' | 'batchId'> = { ...(op !== undefined ? { operation: op } : {}), ...batchIdOf(item) };
         if (failed && continuation !== BatchErrorContinuationOption.Continue) break;
-        const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations, log };
+        const ctx: OperationContext = { version, identity, uow, placeholder, now, server: this.#opts.server, allowedOperations, log, ...(pending ? { pending } : {}) };
         const result = await this.#runItem(item, op, ctx);
         results.push({ ...base, ...result });
-        if (result.status !== ResultStatus.Success) failed = true;
+        if (result.status === ResultStatus.OperationFailed) failed = true;
       }
 
       if (failed && continuation === BatchErrorContinuationOption.Undo) {
@@ -171,42 +188,59 @@ export class Dispatcher {
       }
     }
 
-    const clientCorrelation = find(header, Tag.ClientCorrelationValue);
-    let out = encode(this.#response(version, results, clientCorrelation));
-    if (maxResponseSize !== undefined && out.length > maxResponseSize) {
-      for (const r of results) {
-        if (r.payload) {
-          r.status = ResultStatus.OperationFailed;
-          r.reason = ResultReason.ResponseTooLarge;
-          r.message = `response exceeds Maximum Response Size ${maxResponseSize}`;
-          delete r.payload;
-        }
-      }
-      out = encode(this.#response(version, results, clientCorrelation));
-    }
-    return out;
+    return results;
   }
 
-  async #runItem(item: StructureItem, op: number | undefined, ctx: OperationContext): Promise<Omit<ItemResult, 'operation' | 'batchId'>> {
+  async #runItem(item: StructureItem, op: number | undefined, ctx: OperationContext): Promise<ItemOutcome> {
     try {
-      if (op === undefined) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item lacks Operation');
-      const ext = optStruct(item, Tag.MessageExtension);
-      if (ext && optBool(ext, Tag.CriticalityIndicator) === true) {
-        throw new KmipError(ResultReason.FeatureNotSupported, 'unsupported critical message extension');
-      }
-      const handler = HANDLERS.get(op);
-      if (!handler) throw new KmipError(ResultReason.OperationNotSupported, `operation ${op} is not supported`);
-      const perm = OPERATION_PERMISSION[op];
-      if (!perm || !ctx.identity.operations.has(perm)) throw new KmipError(ResultReason.PermissionDenied, `role does not allow ${perm ?? op}`);
+      const handler = admit(item, op, ctx.identity);
       const payload = optStruct(item, Tag.RequestPayload) ?? struct(Tag.RequestPayload, []);
       const out = await handler(payload, ctx);
-      return { status: ResultStatus.Success, payload: out };
+      // Poll answers with the polled operation's own outcome.
+      return Array.isArray(out) ? { status: ResultStatus.Success, payload: out } : out;
     } catch (err) {
       if (err instanceof KmipError) return { status: ResultStatus.OperationFailed, reason: err.reason, message: err.message };
       if (err instanceof TtlvError) return { status: ResultStatus.OperationFailed, reason: ResultReason.InvalidMessage, message: err.message };
       this.#opts.onInternalError?.(err, op ?? 0);
       return { status: ResultStatus.OperationFailed, reason: ResultReason.GeneralFailure, message: 'internal error' };
     }
+  }
+
+  /**
+   * A request whose header asks for asynchronous processing (async/): its one batch item is checked and
+   * authorized now, recorded in the pending table and answered Operation Pending with a fresh Asynchronous
+   * Correlation Value; Poll collects its outcome later. Undefined: answer the message synchronously, which the
+   * server may always do unless asynchrony is mandatory: for a batch of several items (their ID Placeholder and
+   * batch order tie them together), for operations that stay synchronous, and when the table is full.
+   */
+  #submitAsync(header: StructureItem, items: TtlvItem[], version: ProtocolVersion, identity: Identity): ItemResult[] | undefined {
+    const mode = this.#opts.pending && asyncIndicator(header);
+    if (!mode) return undefined;
+    const refuse = (reason: number, message: string): ItemResult[] => items.map((item) => {
+      const op = isStruct(item) ? optEnum(item, Tag.Operation) : undefined;
+      return { ...(op !== undefined ? { operation: op } : {}), ...batchIdOf(item), status: ResultStatus.OperationFailed, reason, message };
+    });
+    if (items.length > 1) {
+      return mode === 'mandatory' ? refuse(ResultReason.FeatureNotSupported, 'asynchronous processing takes one batch item per message') : undefined;
+    }
+    const item = items[0]!;
+    if (!isStruct(item)) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item is not a structure');
+    const op = optEnum(item, Tag.Operation);
+    if (op === undefined || !mayRunAsynchronously(op, mode)) return undefined;
+    const base = { operation: op, ...batchIdOf(item) };
+    try {
+      admit(item, op, identity);
+    } catch (err) {
+      if (err instanceof KmipError) return [{ ...base, status: ResultStatus.OperationFailed, reason: err.reason, message: err.message }];
+      throw err;
+    }
+    const correlation = this.#opts.pending!.submit(ownerOf(identity), op, async () => {
+      const [result] = await this.#runBatch([item], BatchErrorContinuationOption.Stop, version, identity);
+      const { batchId: _poll, ...outcome } = result!; // a Poll answers with its own Unique Batch Item ID
+      return outcome;
+    });
+    if (correlation) return [{ ...base, status: ResultStatus.OperationPending, correlation }];
+    return mode === 'mandatory' && atLeast(version, 2, 0) ? refuse(ResultReason.ServerLimitExceeded, 'too many pending asynchronous operations') : undefined;
   }
 
   #response(version: ProtocolVersion, results: ItemResult[], clientCorrelation?: TtlvItem): StructureItem {
@@ -223,6 +257,7 @@ export class Dispatcher {
       c.push(enumeration(Tag.ResultStatus, r.status));
       if (r.reason !== undefined) c.push(enumeration(Tag.ResultReason, r.reason));
       if (r.message !== undefined) c.push(text(Tag.ResultMessage, r.message));
+      if (r.correlation) c.push(byteItem(Tag.AsynchronousCorrelationValue, r.correlation));
       if (r.payload) c.push(struct(Tag.ResponsePayload, r.payload));
       return struct(Tag.BatchItem, c);
     });
@@ -232,6 +267,25 @@ export class Dispatcher {
   #errorResponse(version: ProtocolVersion, reason: number, message: string): Buffer {
     return encode(this.#response(responseVersion(version), [{ status: ResultStatus.OperationFailed, reason, message }]));
   }
+}
+
+/** Checks what every batch item must pass before it runs (now or, asynchronously, later) and returns its handler. */
+function admit(item: StructureItem, op: number | undefined, identity: Identity): OperationHandler | OutcomeHandler {
+  if (op === undefined) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item lacks Operation');
+  const ext = optStruct(item, Tag.MessageExtension);
+  if (ext && optBool(ext, Tag.CriticalityIndicator) === true) {
+    throw new KmipError(ResultReason.FeatureNotSupported, 'unsupported critical message extension');
+  }
+  const handler = HANDLERS.get(op);
+  if (!handler) throw new KmipError(ResultReason.OperationNotSupported, `operation ${op} is not supported`);
+  const perm = OPERATION_PERMISSION[op];
+  if (!perm || !identity.operations.has(perm)) throw new KmipError(ResultReason.PermissionDenied, `role does not allow ${perm ?? op}`);
+  return handler;
+}
+
+function batchIdOf(item: TtlvItem): { batchId?: Uint8Array } {
+  const id = isStruct(item) ? find(item, Tag.UniqueBatchItemID) : undefined;
+  return id?.type === ItemType.ByteString ? { batchId: id.value } : {};
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Framer } from './ttlv/framer.ts';
 import { TtlvError, type DecodeLimits } from './ttlv/types.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { DEFAULT_ASYNC_OPTIONS, PendingOperations, type AsyncOptions } from './async/pending.ts';
 import { authenticate, describePeer, type PeerCertificate } from './auth/authenticate.ts';
 import type { PolicySource } from './policy/model.ts';
 import type { ObjectStore } from './store/types.ts';
@@ -62,6 +63,8 @@ export interface KmipServerOptions {
   info?: Partial<ServerInfo>;
   /** Optional HTTPS listeners for POST /kmip (TTLV, JSON or XML bodies), same authentication. */
   httpListen?: Array<{ host: string; port: number }>;
+  /** Asynchronous processing (Asynchronous Indicator, Poll, Cancel): delays, limits, TTL (async/pending.ts). */
+  async?: Partial<AsyncOptions>;
 }
 
 export interface RunningServer {
@@ -87,6 +90,11 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
   // the HTTPS binding holds the same array.
   let tlsMaterial = opts.tls;
   const caCerts = splitPem(tlsMaterial.caPem).map((p) => new X509Certificate(p));
+  // No table at all when its limits allow no entry: Query then reports no Asynchronous Capability.
+  const asyncOpts = { ...DEFAULT_ASYNC_OPTIONS, ...opts.async };
+  const pending = asyncOpts.maxTotal > 0 && asyncOpts.maxPerClient > 0
+    ? new PendingOperations(asyncOpts, (err, op) => log.error({ err, op }, 'asynchronous operation failed with an internal error'))
+    : undefined;
   const dispatcher = new Dispatcher({
     store: opts.store,
     limits,
@@ -98,6 +106,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     },
     audit: (fields, message) => log.info(fields, message),
     onInternalError: (err, op) => log.error({ err, op }, 'operation failed with an internal error'),
+    ...(pending ? { pending } : {}),
   });
 
   const secureContextOptions = (): tls.SecureContextOptions => {
@@ -268,6 +277,8 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       opts.policy.off('change', onPolicyChange);
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // Operations already running finish (and commit) before the caller closes the store.
+      await pending?.close();
     },
   };
 }

@@ -32,6 +32,7 @@ export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Ide
     scopeName: `${scope.namespace}/${scope.name}`,
     roleName: `${role.namespace}/${role.name}`,
     credentialName: `${cred.namespace}/${cred.name}`,
+    credentialId: cred.id,
     operations: role.operations,
   };
 }

@@ -9,6 +9,11 @@ export interface Identity {
   scopeName: string;
   roleName: string;
   credentialName: string;
+  /**
+   * The KmipClientCredential's opaque id (its UID): with `scopeId`, what owns per-client server state such as
+   * pending asynchronous operations (async/pending.ts). A credential re-created under the same name is another client.
+   */
+  credentialId: string;
   /** Vault-style operation names the role allows (`operation_get` ...), after expanding `operation_all`. */
   operations: ReadonlySet<string>;
 }

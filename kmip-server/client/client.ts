@@ -48,6 +48,7 @@ const T = {
   Operation: tag('Operation'),
   RequestPayload: tag('Request Payload'),
   ResponsePayload: tag('Response Payload'),
+  AsynchronousCorrelationValue: tag('Asynchronous Correlation Value'),
   ResponseHeader: tag('Response Header'),
   TimeStamp: tag('Time Stamp'),
   ResultStatus: tag('Result Status'),
@@ -153,6 +154,8 @@ export interface BatchResult {
   reasonName: string | undefined;
   message: string | undefined;
   uniqueBatchItemId: Uint8Array | undefined;
+  /** With Result Status Operation Pending: the value to Poll or Cancel it with. */
+  asynchronousCorrelationValue: Uint8Array | undefined;
   payload: StructureItem | undefined;
 }
 
@@ -195,6 +198,7 @@ export function parseResponse(msg: TtlvItem): ParsedResponse {
       const me = child(b, T.ResultMessage);
       const id = child(b, T.UniqueBatchItemID);
       const pl = child(b, T.ResponsePayload);
+      const acv = child(b, T.AsynchronousCorrelationValue);
       const operation = op?.type === ItemType.Enumeration ? op.value : undefined;
       const status = st?.type === ItemType.Enumeration ? st.value : -1;
       const reason = re?.type === ItemType.Enumeration ? re.value : undefined;
@@ -207,6 +211,7 @@ export function parseResponse(msg: TtlvItem): ParsedResponse {
         reasonName: reason === undefined ? undefined : enumValueName('Result Reason', reason),
         message: me?.type === ItemType.TextString ? me.value : undefined,
         uniqueBatchItemId: id?.type === ItemType.ByteString ? id.value : undefined,
+        asynchronousCorrelationValue: acv?.type === ItemType.ByteString ? acv.value : undefined,
         payload: pl?.type === ItemType.Structure ? pl : undefined,
       };
     });

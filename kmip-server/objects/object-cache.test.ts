@@ -24,7 +24,7 @@ import { UnitOfWork } from './unit-of-work.ts';
 const V1_4: ProtocolVersion = { major: 1, minor: 4 };
 const V2_1: ProtocolVersion = { major: 2, minor: 1 };
 const who = (scopeId: string): Identity => ({
-  scopeId, roleId: `${scopeId}-role`, scopeName: `ns/${scopeId}`, roleName: 'admin', credentialName: 'c', operations: new Set(ALL_PERMISSIONS),
+  scopeId, roleId: `${scopeId}-role`, scopeName: `ns/${scopeId}`, roleName: 'admin', credentialName: 'c', credentialId: 'c', operations: new Set(ALL_PERMISSIONS),
 });
 
 interface Server {

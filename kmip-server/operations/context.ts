@@ -27,6 +27,30 @@ export interface OperationContext {
   log: (fields: Record<string, unknown>, message: string) => void;
   /** Operations this server implements and this identity may run (for Query); computed on demand. */
   allowedOperations: () => readonly number[];
+  /** The caller's asynchronous operations (Poll, Cancel); absent when the server answers everything synchronously. */
+  pending?: PendingView;
+}
+
+/**
+ * One batch item's answer as the response carries it. Most handlers return only a payload (Success); Poll returns
+ * the polled operation's own outcome: its Operation, Result Status, Reason, Message and payload.
+ */
+export interface ItemOutcome {
+  operation?: number;
+  status: number;
+  reason?: number;
+  message?: string;
+  /** Asynchronous Correlation Value, with Result Status Operation Pending. */
+  correlation?: Uint8Array;
+  payload?: TtlvItem[];
+}
+
+/** What Poll and Cancel may do with the caller's own pending operations (async/pending.ts). */
+export interface PendingView {
+  /** The finished operation's outcome, 'pending' while it runs, or undefined: no outstanding operation of the caller has this value. */
+  poll(correlation: Uint8Array): Promise<ItemOutcome | 'pending' | undefined>;
+  /** A Cancellation Result value. */
+  cancel(correlation: Uint8Array): number;
 }
 
 /**
@@ -34,3 +58,6 @@ export interface OperationContext {
  * One file per operation under operations/, registered in operations/registry.ts.
  */
 export type OperationHandler = (payload: StructureItem, ctx: OperationContext) => Promise<TtlvItem[]>;
+
+/** An operation that answers with a whole outcome instead of a payload (Poll: the polled operation's result). */
+export type OutcomeHandler = (payload: StructureItem, ctx: OperationContext) => Promise<ItemOutcome>;

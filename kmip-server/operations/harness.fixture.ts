@@ -26,6 +26,7 @@ export function identity(scopeId: string, operations: readonly string[] = ALL_PE
     scopeName: `ns/${scopeId}`,
     roleName: 'admin',
     credentialName: `${scopeId}-cred`,
+    credentialId: `${scopeId}-cred`,
     operations: new Set(operations),
   };
 }

@@ -26,7 +26,8 @@ const known = (items: TtlvItem[], v: ProtocolVersion): TtlvItem[] => items.filte
  *   from the handler registry).
  * - Objects: the object types Register accepts.
  * - Server Information: Vendor Identification, and a Server Information structure (2.x: Product Name).
- * - Capabilities (1.3+): no streaming, no asynchronous operations, no attestation; batch Undo and Continue.
+ * - Capabilities (1.3+): asynchronous operations when the server takes them (ctx.pending, async/pending.ts); no
+ *   streaming, no attestation; batch Undo and Continue.
  * - RNGs (1.3+): one RNG, Unspecified.
  * - Storage Protection Masks (2.0+): an empty list (the server does not offer protection storage choices).
  * - Application Namespaces, Extension List / Map, Attestation Types, Validations, Profiles, Client Registration
@@ -58,7 +59,7 @@ export const query: OperationHandler = async (payload, ctx) => {
   if (asked.has(QueryFunction.QueryCapabilities) && tagIn(Tag.CapabilityInformation, v)) {
     out.push(struct(Tag.CapabilityInformation, known([
       bool(Tag.StreamingCapability, false),
-      bool(Tag.AsynchronousCapability, false),
+      bool(Tag.AsynchronousCapability, ctx.pending !== undefined),
       bool(Tag.AttestationCapability, false),
       bool(Tag.BatchUndoCapability, true),
       bool(Tag.BatchContinueCapability, true),

@@ -1,5 +1,5 @@
 import { Operation } from '../ttlv/enums.ts';
-import type { OperationHandler } from './context.ts';
+import type { OperationHandler, OutcomeHandler } from './context.ts';
 import { interop } from './interop.ts';
 import { log } from './log.ts';
 import { activate } from './activate.ts';
@@ -46,7 +46,7 @@ import { exportObject } from './export.ts';
 import { validate } from './validate.ts';
 
 /** Operation → handler. A new operation is a new file plus one line here. */
-export const HANDLERS: ReadonlyMap<number, OperationHandler> = new Map<number, OperationHandler>([
+export const HANDLERS: ReadonlyMap<number, OperationHandler | OutcomeHandler> = new Map<number, OperationHandler | OutcomeHandler>([
   [Operation.Activate, activate],
   [Operation.Create, create],
   [Operation.Destroy, destroy],

@@ -130,7 +130,7 @@ test('Archive sets Archive Date; archived objects refuse changes and leases unti
 // ---------------------------------------------------------------------------------------------------------------
 // Poll / Cancel
 
-test('Poll: nothing is ever pending (Item Not Found in 1.x, Invalid Asynchronous Correlation Value in 2.x)', async (t) => {
+test('Poll of a value nothing is pending under: Item Not Found in 1.x, Invalid Asynchronous Correlation Value in 2.x', async (t) => {
   const h = harness();
   const acv = bytes(Tag.AsynchronousCorrelationValue, Buffer.from('0102', 'hex'));
   t.is((await h.one(V1_4, 'Poll', [acv])).reason, ResultReason.ItemNotFound);
@@ -138,7 +138,7 @@ test('Poll: nothing is ever pending (Item Not Found in 1.x, Invalid Asynchronous
   t.is((await h.one(V2_1, 'Poll', [])).reason, ResultReason.MissingData);
 });
 
-test('Cancel: the correlation value matches nothing: Cancellation Result Unavailable', async (t) => {
+test('Cancel of a value that matches nothing: Cancellation Result Unavailable', async (t) => {
   const h = harness();
   const acv = bytes(Tag.AsynchronousCorrelationValue, Buffer.from('abcd', 'hex'));
   for (const v of [V1_0, V2_1]) {

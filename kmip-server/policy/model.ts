@@ -21,6 +21,8 @@ export interface RolePolicy {
 }
 
 export interface CredentialPolicy {
+  /** The resource's UID (opaque, like scope and role ids). */
+  id: string;
   namespace: string;
   name: string;
   scopeId: string;

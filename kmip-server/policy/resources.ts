@@ -106,7 +106,7 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
       continue;
     }
     credentials.push({
-      namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials,
+      id: id(r), namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials,
       ...(issuedFingerprints ? { issuedFingerprints } : {}), fingerprints, uploadedCertificatesPem: uploaded,
     });
   }

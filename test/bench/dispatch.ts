@@ -32,7 +32,7 @@ const dispatcher = new Dispatcher({
   server: { vendorIdentification: 'bench', serverInformation: 'bench', leaseSeconds: 3600 },
   onInternalError: (err) => { throw err; },
 });
-const who: Identity = { scopeId: 's', roleId: 'r', scopeName: 'ns/s', roleName: 'admin', credentialName: 'c', operations: new Set(ALL_PERMISSIONS) };
+const who: Identity = { scopeId: 's', roleId: 'r', scopeName: 'ns/s', roleName: 'admin', credentialName: 'c', credentialId: 'c', operations: new Set(ALL_PERMISSIONS) };
 const call = async (operation: string, payload: TtlvItem[]) => {
   const out = await dispatcher.handle(encode(requestMessage(V1_4, [{ operation, payload }])), who);
   const item = parseResponse(decode(out!)).items[0]!;

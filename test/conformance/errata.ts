@@ -80,6 +80,11 @@ export const ERRATA: readonly Erratum[] = [
       op('Decrypt'), bytes(BC_M_1_ECB), bytes(KNOWN_KEY_ECB),
     ),
   },
+  {
+    path: 'v1.0/TC_32_10_',
+    description: 'the Cancel answer expects the recording server\'s literal correlation value 4d6bbfc35fe57fba where it echoes the request\'s $ASYNCHRONOUS_CORRELATION_VALUE (as in TC_32_11 and TC_32_12); run expecting $ASYNCHRONOUS_CORRELATION_VALUE',
+    fix: (t) => replaceAfter(t, '<Operation type="Enumeration" value="Cancel"/>', 'value="4d6bbfc35fe57fba"', 'value="$ASYNCHRONOUS_CORRELATION_VALUE"', 2),
+  },
 ];
 
 /** The erratum for a file, if any. */

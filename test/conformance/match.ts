@@ -48,7 +48,8 @@
  *   ciphertext differs). Bytes of registered (client-supplied) keys, and what the server computes from them
  *   deterministically, compare exactly.
  * - Server-chosen content: Result Message (text ignored; it may also be absent), Server Correlation Value
- *   (text ignored; may be absent), Vendor Identification (text ignored), Server Information (contents
+ *   (text ignored; may be absent), Vendor Identification (text ignored), Query's Asynchronous Capability (the
+ *   recording server had none; asynchronous processing is optional and this one offers it), Server Information (contents
  *   ignored, not checked for newer tags), the Random Number Generator attribute (present, but its contents
  *   describe the server's own RNG: ANSI X9.31 for the recording server, a DRBG for another), an Attribute Index of 0 (may be absent: 1.x servers may omit the
  *   default index).
@@ -116,6 +117,7 @@ const TAG = {
   TimeStamp: tagOf('Time Stamp'),
   ServerCorrelationValue: tagOf('Server Correlation Value'),
   VendorIdentification: tagOf('Vendor Identification'),
+  AsynchronousCapability: tagOf('Asynchronous Capability'),
   ServerInformation: tagOf('Server Information'),
   UniqueIdentifier: tagOf('Unique Identifier'),
   RequestPayload: tagOf('Request Payload'),
@@ -277,6 +279,7 @@ function asksForFreshMember(st: State): boolean {
 }
 
 const TAG_CORRELATION_VALUE = tagOf('Correlation Value');
+const TAG_ASYNC_CORRELATION_VALUE = tagOf('Asynchronous Correlation Value');
 
 /** Whether the request this response answers carries `tag` anywhere. */
 function requestCarries(st: State, tag: number): boolean {
@@ -587,8 +590,11 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
     }
     // A Correlation Value the server hands out for a new stream (the request carried none) is a
     // fresh value even when the vector reuses one variable name for several streams (TC-STREAM-ENC).
+    // Likewise the Asynchronous Correlation Value of each new pending operation (TC_32: three
+    // asynchronous Locates, one $ASYNCHRONOUS_CORRELATION_VALUE).
     const newStream = act.tag === TAG_CORRELATION_VALUE && !requestCarries(st, TAG_CORRELATION_VALUE);
-    const bound = newStream ? undefined : st.scope.vars.get(name);
+    const newPending = act.tag === TAG_ASYNC_CORRELATION_VALUE && !requestCarries(st, TAG_ASYNC_CORRELATION_VALUE);
+    const bound = newStream || newPending ? undefined : st.scope.vars.get(name);
     if (bound) {
       if (valuesEqual({ ...bound, tag } as TtlvItem, act, collapseText)) return undefined;
       return { path: ctx.path, message: `differs from the value bound to ${text}`, expected: `${text} = ${display(bound)}`, actual: display(act, vctx) };
@@ -609,7 +615,10 @@ function matchLeaf(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
   }
 
   // Server-chosen content: presence and type only.
-  if (tag === TAG.TimeStamp || tag === TAG.ResultMessage || tag === TAG.ServerCorrelationValue || tag === TAG.VendorIdentification) {
+  if (
+    tag === TAG.TimeStamp || tag === TAG.ResultMessage || tag === TAG.ServerCorrelationValue || tag === TAG.VendorIdentification
+    || tag === TAG.AsynchronousCapability
+  ) {
     return undefined;
   }
 

@@ -28,14 +28,6 @@ export const SKIPS: readonly SkipRule[] = [
     family: 'TC-NP',
     reason: 'Notify and Put are server-to-client operations: the vector has the server send requests',
   },
-  {
-    path: '_101_',
-    reason: 'asynchronous processing (Asynchronous Indicator -> Operation Pending, then Poll / Cancel) is optional and not offered: the server answers synchronously',
-  },
-  {
-    path: '_32_',
-    reason: 'asynchronous processing (Asynchronous Indicator -> Operation Pending, then Poll / Cancel) is optional and not offered: the server answers synchronously',
-  },
   // Identity is the TLS client certificate; tenancy is scope + role (docs/security.md). Header credentials
   // are not an authentication mechanism here, so a per-user "default operation policy" cannot apply.
   {

@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { CancellationResult, ResultReason, ResultStatus } from '../ttlv/enums.ts';
+import type { Identity } from '../auth/identity.ts';
+import type { ItemOutcome, PendingView } from '../operations/context.ts';
+
+/**
+ * Asynchronous processing (KMIP 1.4 §6.7-6.8, §4.27-4.28; 2.1 §9.1-9.2, §6.1.5, §6.1.38): the table of operations a
+ * client submitted with the Asynchronous Indicator and was answered Operation Pending for.
+ *
+ * - A submitted operation waits `startDelayMs`, then runs in the background; a Poll for it starts it at once. So a
+ *   Cancel sent right after Operation Pending reliably cancels it (Canceled), and a client that polls does not wait.
+ *   Once started it runs to its end (Unable To Cancel), exactly once, and commits like any synchronous request.
+ * - Poll of a running operation waits up to `pollWaitMs` for it, then answers Operation Pending. Poll of a finished
+ *   one answers its outcome, once: the result is then dropped (key material does not linger) and only the fact
+ *   that it finished is kept until the TTL, for Cancel (Completed / Failed). A later Poll finds no outstanding
+ *   operation, as the spec's Poll error says. A Poll of a canceled operation answers Operation Canceled By Requester.
+ * - Every entry belongs to the client that submitted it (scope + credential): another client's Poll finds nothing
+ *   and its Cancel answers Unavailable, exactly as for a value that never existed.
+ * - Bounded: at most `maxPerClient` entries per client and `maxTotal` in all, polled ones evicted first; when full,
+ *   `submit` refuses and the caller answers synchronously (the server decides what runs asynchronously).
+ * - Memory only: a restart forgets every entry, and a Poll reaching another replica finds nothing there. The
+ *   operations themselves are durable once they ran, like any other.
+ */
+export interface AsyncOptions {
+  /** How long a submitted operation waits before it starts in the background (a Poll starts it sooner). */
+  startDelayMs: number;
+  /** Entries (pending, or finished and remembered) one client may have at once. */
+  maxPerClient: number;
+  /** Entries across all clients. 0 turns asynchronous processing off. */
+  maxTotal: number;
+  /** How long a finished operation is remembered: its result until polled, then the fact that it finished. */
+  resultTtlMs: number;
+  /** How long a Poll waits for a running operation before it answers Operation Pending. */
+  pollWaitMs: number;
+}
+
+export const DEFAULT_ASYNC_OPTIONS: AsyncOptions = {
+  startDelayMs: 1000,
+  maxPerClient: 100,
+  maxTotal: 10_000,
+  resultTtlMs: 10 * 60_000,
+  pollWaitMs: 1000,
+};
+
+/** The owner key of an identity's entries: its scope and its credential, both opaque ids. */
+export function ownerOf(identity: Identity): string {
+  return `${identity.scopeId}\u0000${identity.credentialId}`;
+}
+
+type State = 'queued' | 'running' | 'done' | 'delivered';
+
+interface Job {
+  /** Hex of the correlation value. */
+  key: string;
+  owner: string;
+  operation: number;
+  state: State;
+  /** queued: what to run. */
+  run?: () => Promise<ItemOutcome>;
+  /** queued: the start timer; done/delivered: the expiry timer. */
+  timer?: NodeJS.Timeout;
+  /** running: settles when done. */
+  finished?: Promise<void>;
+  /** done: the whole outcome; delivered: without its payload. */
+  outcome?: ItemOutcome;
+  canceled?: boolean;
+}
+
+export class PendingOperations {
+  readonly #opts: AsyncOptions;
+  readonly #onError: (err: unknown, operation: number) => void;
+  /** By the hex of the correlation value; insertion order is submission order (eviction takes the oldest). */
+  readonly #jobs = new Map<string, Job>();
+  readonly #perOwner = new Map<string, number>();
+  #closed = false;
+
+  constructor(opts: Partial<AsyncOptions> = {}, onError: (err: unknown, operation: number) => void = () => undefined) {
+    this.#opts = { ...DEFAULT_ASYNC_OPTIONS, ...opts };
+    this.#onError = onError;
+  }
+
+  /** Entries held, for one owner or in all. */
+  size(owner?: string): number {
+    return owner === undefined ? this.#jobs.size : (this.#perOwner.get(owner) ?? 0);
+  }
+
+  /**
+   * Records an operation to run later and returns its Asynchronous Correlation Value, or undefined when the
+   * limits leave no room (the caller then runs it synchronously, or refuses it when asynchrony was mandatory).
+   * `run` must not throw for anything the client sent; if it does, the outcome is General Failure.
+   */
+  submit(owner: string, operation: number, run: () => Promise<ItemOutcome>): Uint8Array | undefined {
+    if (this.#closed || !this.#room(owner)) return undefined;
+    const correlation = randomBytes(16);
+    const key = correlation.toString('hex');
+    const job: Job = { key, owner, operation, state: 'queued', run };
+    job.timer = setTimeout(() => this.#start(job), this.#opts.startDelayMs).unref();
+    this.#jobs.set(key, job);
+    this.#perOwner.set(owner, this.size(owner) + 1);
+    return correlation;
+  }
+
+  /** Poll (see the class comment): the outcome, 'pending', or undefined when the owner has no such outstanding operation. */
+  async poll(owner: string, correlation: Uint8Array): Promise<ItemOutcome | 'pending' | undefined> {
+    const job = this.#find(owner, correlation);
+    if (!job || job.state === 'delivered') return undefined;
+    if (job.state === 'queued') this.#start(job);
+    if (job.state === 'running') await settledWithin(job.finished!, this.#opts.pollWaitMs);
+    // Another Poll of the same value may have taken the result while this one waited.
+    if (job.state === 'running') return 'pending';
+    if (job.state !== 'done') return undefined;
+    const outcome = job.outcome!;
+    job.state = 'delivered';
+    const { payload: _dropped, ...kept } = outcome;
+    job.outcome = kept;
+    return outcome;
+  }
+
+  /** Cancel: a Cancellation Result value (see the class comment). */
+  cancel(owner: string, correlation: Uint8Array): number {
+    const job = this.#find(owner, correlation);
+    if (!job) return CancellationResult.Unavailable;
+    switch (job.state) {
+      case 'queued':
+        clearTimeout(job.timer);
+        delete job.run;
+        job.canceled = true;
+        this.#finish(job, {
+          operation: job.operation,
+          status: ResultStatus.OperationFailed,
+          reason: ResultReason.OperationCanceledByRequester,
+          message: 'the operation was canceled before it started',
+        });
+        return CancellationResult.Canceled;
+      case 'running':
+        return CancellationResult.UnableToCancel;
+      default:
+        if (job.canceled) return CancellationResult.Canceled;
+        return job.outcome?.status === ResultStatus.Success ? CancellationResult.Completed : CancellationResult.Failed;
+    }
+  }
+
+  /**
+   * Poll and Cancel for one owner, as one request message sees them: a message that is run again (a lost commit
+   * race, dispatcher.ts) gets the same Poll answer again instead of finding the result already taken.
+   */
+  view(owner: string): PendingView {
+    const polled = new Map<string, ItemOutcome | 'pending' | undefined>();
+    return {
+      poll: async (correlation) => {
+        const key = Buffer.from(correlation).toString('hex');
+        if (polled.has(key)) return polled.get(key);
+        const answer = await this.poll(owner, correlation);
+        polled.set(key, answer);
+        return answer;
+      },
+      cancel: (correlation) => this.cancel(owner, correlation),
+    };
+  }
+
+  /** Stops taking work, drops what has not started, and waits for what is running. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const running: Promise<void>[] = [];
+    for (const job of this.#jobs.values()) {
+      clearTimeout(job.timer);
+      if (job.state === 'running') running.push(job.finished!);
+    }
+    await Promise.allSettled(running);
+    for (const job of this.#jobs.values()) clearTimeout(job.timer);
+    this.#jobs.clear();
+    this.#perOwner.clear();
+  }
+
+  #find(owner: string, correlation: Uint8Array): Job | undefined {
+    const job = this.#jobs.get(Buffer.from(correlation).toString('hex'));
+    return job && job.owner === owner ? job : undefined;
+  }
+
+  #room(owner: string): boolean {
+    if (this.#opts.maxTotal === 0 || this.#opts.maxPerClient === 0) return false;
+    if (this.size(owner) >= this.#opts.maxPerClient) this.#evictDelivered((j) => j.owner === owner);
+    if (this.#jobs.size >= this.#opts.maxTotal) this.#evictDelivered(() => true);
+    return this.size(owner) < this.#opts.maxPerClient && this.#jobs.size < this.#opts.maxTotal;
+  }
+
+  /** Forgets the oldest entry already polled that matches: it only remembers that an operation finished. */
+  #evictDelivered(match: (job: Job) => boolean): void {
+    for (const job of this.#jobs.values()) {
+      if (job.state === 'delivered' && match(job)) {
+        this.#forget(job);
+        return;
+      }
+    }
+  }
+
+  #start(job: Job): void {
+    if (job.state !== 'queued' || this.#closed) return;
+    clearTimeout(job.timer);
+    const run = job.run!;
+    delete job.run;
+    job.state = 'running';
+    job.finished = Promise.resolve()
+      .then(run)
+      .catch((err: unknown): ItemOutcome => {
+        this.#onError(err, job.operation);
+        return { operation: job.operation, status: ResultStatus.OperationFailed, reason: ResultReason.GeneralFailure, message: 'internal error' };
+      })
+      .then((outcome) => this.#finish(job, outcome));
+  }
+
+  #finish(job: Job, outcome: ItemOutcome): void {
+    job.state = 'done';
+    job.outcome = outcome;
+    if (this.#closed) return;
+    job.timer = setTimeout(() => this.#forget(job), this.#opts.resultTtlMs).unref();
+  }
+
+  #forget(job: Job): void {
+    clearTimeout(job.timer);
+    if (this.#jobs.get(job.key) !== job) return;
+    this.#jobs.delete(job.key);
+    const n = this.size(job.owner) - 1;
+    if (n > 0) this.#perOwner.set(job.owner, n);
+    else this.#perOwner.delete(job.owner);
+  }
+}
+
+/** Waits for `p`, but no longer than `ms`. */
+async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
