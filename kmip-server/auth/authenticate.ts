@@ -32,6 +32,8 @@ export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Ide
     scopeName: `${scope.namespace}/${scope.name}`,
     roleName: `${role.namespace}/${role.name}`,
     credentialName: `${cred.namespace}/${cred.name}`,
+    credentialId: cred.id,
+    headerCredentials: cred.headerCredentials,
     operations: role.operations,
   };
 }
