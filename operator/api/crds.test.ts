@@ -84,3 +84,13 @@ test('KmipRole operations are the server\'s ALL_PERMISSIONS plus operation_all a
     t.true(ops.items?.enum?.includes(vault), vault);
   }
 });
+
+test('KmipClientCredential passwordHash: the CRD pattern takes what `kmip-client hash-password` prints and refuses a plaintext password', async (t) => {
+  const { hashPassword } = await import('../../kmip-server/auth/password-hash.ts');
+  const cred = crds.find((c) => c.spec.names.kind === 'KmipClientCredential')!;
+  const entry = cred.spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!.properties!.headerCredentials!.items as JSONSchemaProps;
+  const pattern = new RegExp(entry.properties!.passwordHash!.pattern!);
+  t.regex(await hashPassword('password1', { ln: 10, r: 8, p: 1 }), pattern);
+  for (const bad of ['password1', '$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234', '$scrypt$ln=15,r=8,p=1$salt']) t.notRegex(bad, pattern);
+  t.deepEqual(entry['x-kubernetes-validations']?.map((v) => v.rule), ['has(self.username) != has(self.device)', '!has(self.username) || has(self.passwordHash)']);
+});
