@@ -36,16 +36,6 @@ export const SKIPS: readonly SkipRule[] = [
     path: '_32_',
     reason: 'asynchronous processing (Asynchronous Indicator -> Operation Pending, then Poll / Cancel) is optional and not offered: the server answers synchronously',
   },
-  // Identity is the TLS client certificate; tenancy is scope + role (docs/security.md). Header credentials
-  // are not an authentication mechanism here, so a per-user "default operation policy" cannot apply.
-  {
-    path: '_111_',
-    reason: 'Username/Password credentials in the message header as identity (1.x default operation policy): identity here is the TLS client certificate, tenancy is scope + role',
-  },
-  {
-    path: '_112_',
-    reason: 'Device credentials in the message header as identity (1.x default operation policy): identity here is the TLS client certificate, tenancy is scope + role',
-  },
   // Answers that describe the recording vendor's server, not KMIP.
   { path: '_122_', reason: "vendor-specific: expects the recording vendor's ACME extensions in Query Extension Information" },
   { path: 'TC-Q-PROF-', reason: 'vendor-specific: expects Tape Library server profiles in Query Profiles, a profile this server does not claim' },
