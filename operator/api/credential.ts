@@ -23,8 +23,12 @@ const notAKey = (field: string) => ({
   message: `${field} must not contain a private key: give only the ${field === 'csr' ? 'certificate request' : 'certificate'}`,
 });
 
-/** Matches auth/password-hash.ts (which also bounds the parameters): `$scrypt$ln=15,r=8,p=1$<salt>$<hash>`. */
-const PASSWORD_HASH_PATTERN = '^\\$scrypt\\$ln=[0-9]{1,2},r=[0-9]{1,3},p=[0-9]{1,3}\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$';
+/**
+ * Matches auth/password-hash.ts (which also bounds the parameters): `$scrypt$ln=15,r=8,p=1$<salt>$<hash>`. Checked by
+ * a CEL rule on the entry rather than a `pattern` on the string: the API server quotes a string's value when it
+ * refuses it, and a person who pasted the password itself must not get it echoed back (into logs, CI output ...).
+ */
+export const PASSWORD_HASH_PATTERN = '^\\$scrypt\\$ln=[0-9]{1,2},r=[0-9]{1,3},p=[0-9]{1,3}\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$';
 const identifier = (description: string) => string({ description, minLength: 1, maxLength: 256 });
 
 const headerCredential = object({
@@ -49,12 +53,17 @@ const headerCredential = object({
       'scrypt hash of the Password, as `kmip-client hash-password` prints it ($scrypt$ln=15,r=8,p=1$<salt>$<hash>). Required ' +
       'with username; with device, a request must send the matching Password if set and no Password if not.',
     maxLength: 512,
-    pattern: PASSWORD_HASH_PATTERN,
   }),
 }, {
   rules: [
     { rule: 'has(self.username) != has(self.device)', message: 'set exactly one of username and device in each headerCredentials entry' },
     { rule: '!has(self.username) || has(self.passwordHash)', message: 'a headerCredentials entry with a username needs a passwordHash' },
+    {
+      // On the entry, not the string: the API server quotes a string's value in its refusal.
+      rule: `!has(self.passwordHash) || self.passwordHash.matches(${celString(PASSWORD_HASH_PATTERN)})`,
+      message: 'passwordHash must be a $scrypt$ hash as `kmip-client hash-password` prints it, never the password itself',
+      fieldPath: '.passwordHash',
+    },
   ],
 });
 

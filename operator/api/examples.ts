@@ -75,6 +75,8 @@ export interface Mistake {
   title: string;
   resource: { apiVersion: string; kind: string; metadata: ObjectMeta; spec?: unknown };
   expect: string[];
+  /** Texts the refusal must not quote (a password pasted where its hash belongs). */
+  notEchoed?: string[];
 }
 
 /**
@@ -223,11 +225,12 @@ export function mistakes(ns: string): Mistake[] {
         },
       },
       expect: [
-        'spec.headerCredentials[0].passwordHash: Invalid value',
+        'spec.headerCredentials[0].passwordHash', 'passwordHash must be a $scrypt$ hash',
         'spec.headerCredentials[1]', 'a headerCredentials entry with a username needs a passwordHash',
         'spec.headerCredentials[2]', 'set exactly one of username and device in each headerCredentials entry',
         'spec.headerCredentials[3].device', 'device needs at least one of serialNumber',
       ],
+      notEchoed: ['password1'],
     },
     {
       title: 'an unknown Secret format and a DaemonSet restart target',
