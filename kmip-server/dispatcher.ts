@@ -15,6 +15,7 @@ import { OPERATION_PERMISSION } from './operations/permissions.ts';
 import { HANDLERS } from './operations/registry.ts';
 import type { ItemOutcome, OperationContext, OperationHandler, OutcomeHandler, PendingView, ServerInfo } from './operations/context.ts';
 import type { Identity } from './auth/identity.ts';
+import { applyHeaderCredential } from './auth/header-credential.ts';
 import type { ObjectStore } from './store/types.ts';
 import { StoreConflictError } from './store/types.ts';
 import { StoreUidInUseError } from './store/common.ts';
@@ -82,7 +83,7 @@ export class Dispatcher {
     }
     const version = responseVersion({ major, minor });
     try {
-      return await this.#handleMessage(message, header, version, identity);
+      return await this.#handleMessage(message, header, version, await applyHeaderCredential(header, identity));
     } catch (err) {
       if (err instanceof KmipError) return this.#errorResponse(version, err.reason, err.message);
       throw err;
@@ -131,7 +132,7 @@ export class Dispatcher {
         .filter(([code, perm]) => HANDLERS.has(Number(code)) && identity.operations.has(perm))
         .map(([code]) => Number(code)));
     const log = (fields: Record<string, unknown>, message: string) =>
-      this.#opts.audit?.({ ...fields, credential: identity.credentialName, scope: identity.scopeName }, message);
+      this.#opts.audit?.({ ...fields, credential: identity.credentialName, scope: identity.scopeName, ...(identity.headerIdentity ? { headerIdentity: identity.headerIdentity } : {}) }, message);
 
     // A message runs against a snapshot and commits at the end. When another connection changed an
     // object this message also changed, nothing was written: run the whole message again on fresh
@@ -139,7 +140,7 @@ export class Dispatcher {
     let results: ItemResult[] = [];
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const uow = new UnitOfWork(this.#opts.store, identity.scopeId, this.#objects);
+      const uow = new UnitOfWork(this.#opts.store, identity.scopeId, this.#objects, identity.owner);
       const placeholder: { id?: string } = {};
       const now = Math.floor(Date.now() / 1000);
       results = [];

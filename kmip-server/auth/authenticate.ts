@@ -33,6 +33,7 @@ export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Ide
     roleName: `${role.namespace}/${role.name}`,
     credentialName: `${cred.namespace}/${cred.name}`,
     credentialId: cred.id,
+    headerCredentials: cred.headerCredentials,
     operations: role.operations,
   };
 }

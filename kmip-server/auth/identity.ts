@@ -1,3 +1,5 @@
+import type { HeaderCredentialPolicy } from '../policy/model.ts';
+
 /**
  * Who is calling: resolved from the verified peer certificate through the policy source.
  * `scopeId`/`roleId` are the opaque ids (the custom resources' UIDs) carried by the certificate.
@@ -14,6 +16,16 @@ export interface Identity {
    * pending asynchronous operations (async/pending.ts). A credential re-created under the same name is another client.
    */
   credentialId: string;
+  /** Sub-identities the credential declares for the request header (auth/header-credential.ts); none when absent. */
+  headerCredentials?: readonly HeaderCredentialPolicy[];
+  /**
+   * The verified header sub-identity of this message, as stored with the objects it makes
+   * (`<credential id>/user:<name>` ...); undefined when the message names none. Objects with an
+   * owner are visible only to messages with the same owner.
+   */
+  owner?: string;
+  /** The header sub-identity for logs (`user:Fred`); never a password. */
+  headerIdentity?: string;
   /** Vault-style operation names the role allows (`operation_get` ...), after expanding `operation_all`. */
   operations: ReadonlySet<string>;
 }

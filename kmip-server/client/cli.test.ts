@@ -145,3 +145,42 @@ test('--help prints the usage and exits 0', async (t) => {
   t.regex(r.stdout, /^Usage: kmip-client <command> \[options\]/);
   for (const flag of ['--server', '--cert', '--key', '--ca', '--server-name', '--version', '--timeout-ms', '--json']) t.true(r.stdout.includes(flag), flag);
 });
+
+/** Runs kmip-client with `input` on stdin (a pipe, not a terminal). */
+function cliWithInput(args: string[], input: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+test('hash-password prints a $scrypt$ hash of the password on stdin that verifies, and nothing else', async (t) => {
+  const { parsePasswordHash, verifyPassword } = await import('../auth/password-hash.ts');
+  const r = await cliWithInput(['hash-password'], 'password1\n');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  const hash = r.stdout.trimEnd();
+  t.regex(hash, /^\$scrypt\$ln=15,r=8,p=1\$/);
+  t.false(r.stdout.includes('password1'));
+  t.true(await verifyPassword('password1', parsePasswordHash(hash)));
+  t.false(await verifyPassword('password1\n', parsePasswordHash(hash)), 'the trailing newline is not part of the password');
+});
+
+test('hash-password refuses empty input, several lines and arguments, never echoing the input', async (t) => {
+  const empty = await cliWithInput(['hash-password'], '');
+  t.is(empty.code, 1);
+  t.regex(oneLineError(empty), /no password on stdin/);
+  const two = await cliWithInput(['hash-password'], 'secret-one\nsecret-two\n');
+  t.is(two.code, 1);
+  t.regex(oneLineError(two), /more than one line/);
+  t.false(two.stderr.includes('secret'));
+  const args = await cliWithInput(['hash-password', '--server', 'x:1'], 'pw\n');
+  t.is(args.code, 2);
+  t.regex(oneLineError(args), /takes no arguments/);
+});

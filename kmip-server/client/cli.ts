@@ -5,6 +5,7 @@
  *
  *   kmip-client discover-versions --server kube-kmip-server.kube-kmip.svc:5696 \
  *     --cert tls.crt --key tls.key --ca ca.crt
+ *   kmip-client hash-password < password.txt     (a passwordHash for spec.headerCredentials)
  *
  * Prints the result on stdout (plain lines, or one JSON document with --json) and exits 0; on any
  * failure prints one line `kmip-client: <why>` on stderr and exits 1 (2 for a usage error). It never
@@ -16,6 +17,7 @@ import { ItemType, type StructureItem } from '../ttlv/types.ts';
 import { enumValueName } from '../ttlv/spec/names.ts';
 import { KmipClient, KmipResultError, Tags, tag, type ProtocolVersion } from './client.ts';
 import type { ConnectOptions } from './connection.ts';
+import { PasswordInputError, hashPasswordCommand } from './hash-password.ts';
 
 const DEFAULT_SERVER = '127.0.0.1:5696';
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -25,6 +27,8 @@ const USAGE = `Usage: kmip-client <command> [options]
 Commands:
   discover-versions   the KMIP protocol versions the server supports (Discover Versions)
   query               the operations and object types the server supports (Query)
+  hash-password       reads a password from stdin (typed unechoed on a terminal) and prints
+                      its scrypt hash for a KmipClientCredential's spec.headerCredentials
 
 Options:
   --server H:P        server address (default ${DEFAULT_SERVER}; [v6addr]:P for IPv6)
@@ -71,7 +75,7 @@ function parseVersion(s: string): ProtocolVersion {
   return { major: Number(m[1]), minor: Number(m[2]) };
 }
 
-function parseOptions(argv: string[]): Options | 'help' {
+function parseOptions(argv: string[]): Options | 'help' | 'hash-password' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -94,8 +98,13 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
-  if (positionals.length === 0) throw new UsageError('a command is needed: discover-versions or query');
+  if (positionals.length === 0) throw new UsageError('a command is needed: discover-versions, query or hash-password');
   const [command, ...extra] = positionals;
+  if (command === 'hash-password') {
+    const flags = Object.keys(v);
+    if (extra.length > 0 || flags.length > 0) throw new UsageError('hash-password takes no arguments: it reads the password from stdin');
+    return 'hash-password';
+  }
   if (command !== 'discover-versions' && command !== 'query') throw new UsageError(`unknown command "${command}"`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const timeoutMs = v['timeout-ms'] === undefined ? DEFAULT_TIMEOUT_MS : Number(v['timeout-ms']);
@@ -192,7 +201,7 @@ async function run(o: Options): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: Options | 'help';
+  let o: Options | 'help' | 'hash-password';
   try {
     o = parseOptions(argv);
   } catch (err) {
@@ -203,6 +212,16 @@ async function main(argv: string[]): Promise<number> {
   if (o === 'help') {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (o === 'hash-password') {
+    try {
+      process.stdout.write(await hashPasswordCommand(process.stdin, process.stderr));
+      return 0;
+    } catch (err) {
+      if (!(err instanceof PasswordInputError)) throw err;
+      process.stderr.write(`kmip-client: ${err.message}\n`);
+      return 1;
+    }
   }
   try {
     process.stdout.write(await run(o));

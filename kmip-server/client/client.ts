@@ -121,6 +121,40 @@ export function requestMessage(version: ProtocolVersion, items: BatchItemSpec[],
   ]);
 }
 
+/** What a Device credential says about the device; at least one field (KMIP 2.1.2). */
+export interface DeviceCredentialFields {
+  serialNumber?: string;
+  deviceIdentifier?: string;
+  networkIdentifier?: string;
+  machineIdentifier?: string;
+  mediaIdentifier?: string;
+  password?: string;
+}
+
+/** A request header's Authentication with one Username and Password credential. */
+export function usernamePasswordAuthentication(username: string, password?: string): StructureItem {
+  const value: TtlvItem[] = [text(tag('Username'), username)];
+  if (password !== undefined) value.push(text(tag('Password'), password));
+  return authentication(enumVal('Credential Type', 'Username and Password'), value);
+}
+
+/** A request header's Authentication with one Device credential (fields in the order KMIP lists them). */
+export function deviceAuthentication(d: DeviceCredentialFields): StructureItem {
+  const value: TtlvItem[] = [];
+  const add = (name: string, v: string | undefined) => v !== undefined && value.push(text(tag(name), v));
+  add('Device Serial Number', d.serialNumber);
+  add('Password', d.password);
+  add('Device Identifier', d.deviceIdentifier);
+  add('Network Identifier', d.networkIdentifier);
+  add('Machine Identifier', d.machineIdentifier);
+  add('Media Identifier', d.mediaIdentifier);
+  return authentication(enumVal('Credential Type', 'Device'), value);
+}
+
+function authentication(type: number, value: TtlvItem[]): StructureItem {
+  return struct(tag('Authentication'), [struct(tag('Credential'), [en(tag('Credential Type'), type), struct(tag('Credential Value'), value)])]);
+}
+
 /**
  * Attributes for a request of `version`: given as 2.x items (each tagged with its attribute's tag), written as a
  * 2.x Attributes structure or a 1.x Template-Attribute.
@@ -235,6 +269,8 @@ export class KmipResultError extends Error {
 export interface ClientOptions extends ConnectOptions {
   /** Protocol version of the requests; default 2.1. */
   version?: ProtocolVersion;
+  /** An Authentication structure sent in every request header (usernamePasswordAuthentication ...). */
+  authentication?: StructureItem;
 }
 
 export interface CreateSymmetricKeyOptions {
@@ -252,14 +288,17 @@ export interface CreateSymmetricKeyOptions {
 export class KmipClient {
   readonly connection: KmipConnection;
   version: ProtocolVersion;
+  /** Sent in every request header when set; a header given to `batch` adds to it. */
+  authentication: StructureItem | undefined;
 
-  constructor(connection: KmipConnection, version: ProtocolVersion = V2_1) {
+  constructor(connection: KmipConnection, version: ProtocolVersion = V2_1, authentication?: StructureItem) {
     this.connection = connection;
     this.version = version;
+    this.authentication = authentication;
   }
 
   static async connect(opts: ClientOptions): Promise<KmipClient> {
-    return new KmipClient(await KmipConnection.connect(opts), opts.version ?? V2_1);
+    return new KmipClient(await KmipConnection.connect(opts), opts.version ?? V2_1, opts.authentication);
   }
 
   close(): Promise<void> {
@@ -267,8 +306,9 @@ export class KmipClient {
   }
 
   /** Sends a batch and returns every item's result, successful or not. */
-  async batch(items: BatchItemSpec[], header?: RequestHeaderOptions): Promise<ParsedResponse> {
-    return parseResponse(await this.connection.send(requestMessage(this.version, items, header)));
+  async batch(items: BatchItemSpec[], header: RequestHeaderOptions = {}): Promise<ParsedResponse> {
+    const h = this.authentication ? { ...header, extra: [this.authentication, ...(header.extra ?? [])] } : header;
+    return parseResponse(await this.connection.send(requestMessage(this.version, items, h)));
   }
 
   /** One operation; resolves with its response payload (empty when the server sent none), throws KmipResultError. */

@@ -271,6 +271,31 @@ test('extra documents in dev.yaml are preserved', async (t) => {
   );
 });
 
+test('header credentials a developer adds to the admin credential survive its rewrite; a dev.yaml holding only them is completed', async (t) => {
+  const D = await tempDir(t);
+  const headerCredentials = [{ username: 'Fred', passwordHash: '$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43) }];
+  // What test/conformance/server.ts writes before the first start: the admin credential's spec alone.
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(D, 'manifests'), { recursive: true });
+  await writeFile(join(D, 'manifests/dev.yaml'), YAML.stringify({
+    apiVersion: 'kubekmip.io/v1alpha1', kind: 'KmipClientCredential', metadata: { name: 'admin', namespace: 'default' },
+    spec: { headerCredentials },
+  }));
+  const first = await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });
+  const docs = await manifests(first.manifestsDir);
+  t.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), ['KmipClientCredential/admin', 'KmipScope/default', 'KmipRole/admin']);
+  const cred = docs[0]!;
+  t.deepEqual(cred.spec['headerCredentials'], headerCredentials);
+  t.deepEqual(cred.spec['roleRef'], { name: 'admin' });
+  t.truthy(cred.metadata.uid);
+  await unlink(join(first.credentialDir, 'cert.pem')); // a new certificate: the document is rewritten
+  await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });
+  const again = (await manifests(first.manifestsDir)).find((d) => d.kind === 'KmipClientCredential')!;
+  t.deepEqual(again.spec['headerCredentials'], headerCredentials);
+  t.is(again.metadata.uid, cred.metadata.uid);
+  t.not(again.status!['serialNumber'], cred.status!['serialNumber']);
+});
+
 test('an incomplete CA is an error, never silently replaced', async (t) => {
   const D = await tempDir(t);
   await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });

@@ -44,6 +44,7 @@ import {
   writeCredential,
 } from './credentials.ts';
 import {
+  adminHeaderCredentials,
   DEV_CREDENTIAL,
   DEV_ROLE,
   DEV_SCOPE,
@@ -257,7 +258,7 @@ export async function ensureDevEnvironment(options: DevEnvironmentOptions): Prom
       serialNumber: identity.serialNumber,
       fingerprint: identity.fingerprintSha256,
       notAfter: identity.notAfter.toISOString(),
-    }),
+    }, adminHeaderCredentials(existing)),
   );
 
   return {

@@ -82,7 +82,18 @@ export function findUid(docs: Manifest[], kind: string, name: string): string | 
   return typeof uid === 'string' && uid.length > 0 ? uid : undefined;
 }
 
-export function devManifests(ids: DevIds, status: CredentialStatus): Manifest[] {
+/**
+ * spec.headerCredentials of the admin KmipClientCredential in `docs`, if a developer added some:
+ * dev mode rewrites that document on every start and keeps them (the header-credential users of
+ * the admin certificate, see docs/security.md).
+ */
+export function adminHeaderCredentials(docs: Manifest[]): unknown[] | undefined {
+  const spec = docs.find((d) => matches(d, 'KmipClientCredential', DEV_CREDENTIAL))?.['spec'];
+  const hc = spec && typeof spec === 'object' ? (spec as { headerCredentials?: unknown }).headerCredentials : undefined;
+  return Array.isArray(hc) ? hc : undefined;
+}
+
+export function devManifests(ids: DevIds, status: CredentialStatus, headerCredentials?: unknown[]): Manifest[] {
   const metadata = (name: string, uid: string) => ({ name, namespace: DEV_NAMESPACE, uid });
   return [
     {
@@ -101,7 +112,7 @@ export function devManifests(ids: DevIds, status: CredentialStatus): Manifest[] 
       apiVersion: API_VERSION,
       kind: 'KmipClientCredential',
       metadata: metadata(DEV_CREDENTIAL, ids.credentialId),
-      spec: { scopeRef: { name: DEV_SCOPE }, roleRef: { name: DEV_ROLE }, secretName: DEV_SECRET },
+      spec: { scopeRef: { name: DEV_SCOPE }, roleRef: { name: DEV_ROLE }, secretName: DEV_SECRET, ...(headerCredentials ? { headerCredentials } : {}) },
       status: { serialNumber: status.serialNumber, fingerprint: status.fingerprint, notAfter: status.notAfter },
     },
   ];

@@ -17,14 +17,20 @@ export class ManagedObject {
   readonly uid: string;
   readonly scope: string;
   readonly objectType: number;
+  /**
+   * The header sub-identity that made the object (auth/header-credential.ts), kept with its record;
+   * undefined: anyone in the scope. Not a KMIP attribute: clients never see it.
+   */
+  owner: string | undefined;
   revision: number;
   attributes: AttributeEntry[];
   body: StructureItem | null;
 
-  constructor(init: { uid: string; scope: string; objectType: number; attributes: AttributeEntry[]; body: StructureItem | null; revision?: number }) {
+  constructor(init: { uid: string; scope: string; objectType: number; attributes: AttributeEntry[]; body: StructureItem | null; revision?: number; owner?: string | undefined }) {
     this.uid = init.uid;
     this.scope = init.scope;
     this.objectType = init.objectType;
+    this.owner = init.owner;
     this.attributes = init.attributes;
     this.body = init.body;
     this.revision = init.revision ?? 0;
@@ -110,6 +116,7 @@ export class ManagedObject {
       attributes: encode(encodeAttributeEntries(this.attributes)),
       material: this.body ? encode(this.body) : null,
       revision: this.revision,
+      ...(this.owner !== undefined ? { owner: this.owner } : {}),
     };
   }
 
@@ -122,6 +129,7 @@ export class ManagedObject {
       attributes: decodeAttributeEntries(attrs),
       body: r.material ? (decode(r.material, TRUSTED_LIMITS) as StructureItem) : null,
       revision: r.revision,
+      owner: r.owner,
     });
   }
 
@@ -134,6 +142,7 @@ export class ManagedObject {
       attributes: this.attributes.map((a) => ({ name: a.name, value: cloneItem(a.value) })),
       body: this.body && cloneItem(this.body),
       revision: this.revision,
+      owner: this.owner,
     });
   }
 }

@@ -39,6 +39,7 @@ export class ObjectCache {
       attributes: d.attributes.map((a) => ({ name: a.name, value: cloneItem(a.value) })),
       body: d.body && cloneItem(d.body),
       revision: rec.revision,
+      owner: rec.owner,
     });
   }
 }

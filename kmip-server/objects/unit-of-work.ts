@@ -1,4 +1,6 @@
 import type { ListFilter, ObjectRecord, ObjectStore, WriteOp } from '../store/types.ts';
+import { ResultReason } from '../ttlv/enums.ts';
+import { KmipError } from '../messages/errors.ts';
 import { ManagedObject } from './managed-object.ts';
 import type { ObjectCache } from './object-cache.ts';
 
@@ -15,25 +17,48 @@ interface Pending {
  *
  * Every read returns an object the caller owns: changing it changes nothing until `save`.
  * Decoded stored objects come from an optional ObjectCache shared by the server's units of work.
+ *
+ * Ownership (a header sub-identity, auth/header-credential.ts): objects the message makes get its
+ * `owner`; an object with an owner is reachable only by a message with the same owner. `get`
+ * refuses another owner's object with Permission Denied, `list` leaves it out; `listAll` sees the
+ * whole scope, for checks that span it (name uniqueness), never for answers.
  */
 export class UnitOfWork {
   readonly #store: ObjectStore;
   readonly #scope: string;
   readonly #cache: ObjectCache | undefined;
+  readonly #owner: string | undefined;
   readonly #pending = new Map<string, Pending | null>();
   readonly #order: string[] = [];
 
-  constructor(store: ObjectStore, scope: string, cache?: ObjectCache) {
+  constructor(store: ObjectStore, scope: string, cache?: ObjectCache, owner?: string) {
     this.#store = store;
     this.#scope = scope;
     this.#cache = cache;
+    this.#owner = owner;
   }
 
   get scope(): string {
     return this.#scope;
   }
 
+  /** The message's header sub-identity, if it named one. */
+  get owner(): string | undefined {
+    return this.#owner;
+  }
+
+  #visible(obj: ManagedObject): boolean {
+    return obj.owner === undefined || obj.owner === this.#owner;
+  }
+
+  /** An object of the scope; one another sub-identity owns is refused (Permission Denied). */
   async get(uid: string): Promise<ManagedObject | undefined> {
+    const obj = await this.#read(uid);
+    if (obj && !this.#visible(obj)) throw new KmipError(ResultReason.PermissionDenied, `object ${uid} belongs to another header credential`);
+    return obj;
+  }
+
+  async #read(uid: string): Promise<ManagedObject | undefined> {
     if (this.#pending.has(uid)) return this.#pending.get(uid)?.obj.clone() ?? undefined;
     if (this.#cache && this.#store.getShared) {
       const shared = await this.#store.getShared(this.#scope, uid);
@@ -43,7 +68,13 @@ export class UnitOfWork {
     return rec && ManagedObject.fromRecord(rec);
   }
 
-  save(obj: ManagedObject): void {
+  /**
+   * Queues `obj` for the commit. An object never stored before (revision 0, not yet saved in this
+   * message) and without an owner gets the message's owner: whatever a sub-identity makes is its.
+   * `shared`: the server's own object for the whole scope (the Certify CA), never owned.
+   */
+  save(obj: ManagedObject, opts: { shared?: boolean } = {}): void {
+    if (!opts.shared && obj.revision === 0 && obj.owner === undefined && !this.#pending.get(obj.uid)) obj.owner = this.#owner;
     // Encoded now, so an object that cannot be encoded fails the operation that saved it.
     const record = obj.toRecord();
     if (!this.#pending.has(obj.uid)) this.#order.push(obj.uid);
@@ -55,8 +86,13 @@ export class UnitOfWork {
     this.#pending.set(uid, null);
   }
 
-  /** Objects of the scope matching the coarse filter, stored ones first, in creation order. */
+  /** Objects of the scope this message may see, matching the coarse filter, stored ones first, in creation order. */
   async list(filter: ListFilter = {}): Promise<ManagedObject[]> {
+    return (await this.listAll(filter)).filter((o) => this.#visible(o));
+  }
+
+  /** Every object of the scope matching the filter, whoever owns it: for checks, never for answers. */
+  async listAll(filter: ListFilter = {}): Promise<ManagedObject[]> {
     const stored = await this.#store.list(this.#scope, filter);
     const out: ManagedObject[] = [];
     for (const r of stored) {

@@ -196,7 +196,8 @@ export async function checkUniqueName(ctx: OperationContext, obj: ManagedObject,
     const ov = o.value.find((c) => c.tag === Tag.NameValue);
     if (ov?.type === ItemType.TextString && ov.value === nv.value) throw clash();
   }
-  for (const other of await ctx.uow.list({ name: nv.value })) {
+  // Names are unique in the whole scope, other header credentials' objects included.
+  for (const other of await ctx.uow.listAll({ name: nv.value })) {
     if (other.uid === obj.uid || isGone(other)) continue;
     throw clash();
   }

@@ -309,3 +309,44 @@ test('a CA key a client made extractable is not used again', async (t) => {
   t.false((await certificate(h, next)).verify(oldCa!.publicKey));
   t.is((await caCertificates(h)).length, 2);
 });
+
+test('the scope CA is the whole scope\'s: made under a header credential, it is owned by no one and serves the next user too', async (t) => {
+  const { parseHeaderCredentials } = await import('../policy/header-credentials.ts');
+  const { hashPassword } = await import('../auth/password-hash.ts');
+  const { usernamePasswordAuthentication } = await import('../client/client.ts');
+  const cheap = { ln: 10, r: 8, p: 1 };
+  const { credentials } = parseHeaderCredentials([
+    { username: 'fred', passwordHash: await hashPassword('f', cheap) },
+    { username: 'barney', passwordHash: await hashPassword('b', cheap) },
+  ]);
+  const who = { ...identity('scope-a'), credentialId: 'cred-a', headerCredentials: credentials };
+  const h = harness(who);
+  const certifyAs = async (user: string, password: string) => {
+    const pair = rsaPair();
+    const auth = [usernamePasswordAuthentication(user, password)];
+    const [pub] = await h.send(V1_4, [{ operation: 'Register', payload: [
+      enumeration(Tag.ObjectType, ObjectType.PublicKey),
+      container(V1_4, Tag.TemplateAttribute, Tag.Attributes, [int(Tag.CryptographicUsageMask, Mask.Verify)]),
+      struct(Tag.PublicKey, [struct(Tag.KeyBlock, [
+        enumeration(Tag.KeyFormatType, F.X_509), struct(Tag.KeyValue, [bytes(Tag.KeyMaterial, pair.spki)]), enumeration(Tag.CryptographicAlgorithm, Alg.RSA),
+      ])]),
+    ] }], who, auth);
+    const [cert] = await h.send(V1_4, [{ operation: 'Certify', payload: certifyPayload(V1_4, uidOf(ok(pub!)), await csrFor(pair, `CN=${user}`)) }], who, auth);
+    return uidOf(ok(cert!));
+  };
+  const fredCert = await certifyAs('fred', 'f');
+  const barneyCert = await certifyAs('barney', 'b');
+  t.is((await h.store.get('scope-a', fredCert))!.owner, 'cred-a/user:fred', 'the certificate made for fred is his');
+  const cas = (await h.store.list('scope-a')).filter((r) => r.names.includes(CA_NAME));
+  t.is(cas.length, 2, 'one CA: its certificate and its key');
+  t.true(cas.every((r) => r.owner === undefined), 'owned by no one');
+  await t.throwsAsync(certificate(h, fredCert, who), undefined, 'without fred\'s header credential his certificate is out of reach');
+  const ca = await caCertificates(h);
+  t.is(ca.length, 1, 'a client without a header credential finds the one CA');
+  const issuedTo = async (uid: string, user: string, password: string) => {
+    const [got] = await h.send(V1_4, [{ operation: 'Get', payload: [uidItem(uid)] }], who, [usernamePasswordAuthentication(user, password)]);
+    const v = objectOf(ok(got!)).value.find((i) => i.tag === Tag.CertificateValue);
+    return new X509Certificate(Buffer.from(v!.value as Uint8Array));
+  };
+  for (const c of [await issuedTo(fredCert, 'fred', 'f'), await issuedTo(barneyCert, 'barney', 'b')]) t.true(c.checkIssued(ca[0]!), 'issued by the one CA');
+});

@@ -351,8 +351,9 @@ async function makeCa(ctx: OperationContext): Promise<OpenedCa> {
   key.add('Digest', digestAttribute(keyDer, KeyFormatType.PKCS_8));
   key.add('Link', linkValue(LinkType.CertificateLink, cert.uid));
   setServerAttributes(key, ctx, { generated: true, keyFormat: KeyFormatType.PKCS_8 });
-  ctx.uow.save(cert);
-  ctx.uow.save(key);
+  // The scope's CA serves every client of the scope, whichever header credential asked first.
+  ctx.uow.save(cert, { shared: true });
+  ctx.uow.save(key, { shared: true });
   ctx.log({ ca: cert.uid }, 'made the scope\'s Certify CA');
   return opened;
 }

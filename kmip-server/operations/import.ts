@@ -65,7 +65,7 @@ export const importObject: OperationHandler = async (payload, ctx) => {
   const made = body
     ? registerObject(ctx, objectType, body, given.filter((a) => ruleByName(a.name)?.client !== 'server' && !IDENTITY.has(a.name)))
     : new ManagedObject({ uid, scope: ctx.uow.scope, objectType, attributes: [], body: null });
-  const obj = new ManagedObject({ uid, scope: ctx.uow.scope, objectType, attributes: made.attributes, body: made.body, revision: existing?.revision ?? 0 });
+  const obj = new ManagedObject({ uid, scope: ctx.uow.scope, objectType, attributes: made.attributes, body: made.body, revision: existing?.revision ?? 0, owner: existing?.owner });
   for (const name of new Set(given.map((a) => a.name))) obj.remove(name);
   for (const a of given) obj.add(a.name, a.value);
   obj.set('Unique Identifier', text(Tag.AttributeValue, uid));

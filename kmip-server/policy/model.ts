@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ParsedHash } from '../auth/password-hash.ts';
 
 /**
  * The tenancy model the server enforces, as read from KmipScope / KmipRole / KmipClientCredential
@@ -20,8 +21,28 @@ export interface RolePolicy {
   operations: ReadonlySet<string>;
 }
 
+/**
+ * A sub-identity a client may name in the KMIP request header (Authentication / Credential) on top
+ * of its certificate. The five device fields are compared as a whole: a request's Device credential
+ * matches when each field is equal and absent where absent. Password hashes are `$scrypt$` strings
+ * (auth/password-hash.ts), already parsed and bounds-checked when the policy was read.
+ */
+export type HeaderCredentialPolicy =
+  | { kind: 'user'; username: string; passwordHash: ParsedHash }
+  | { kind: 'device'; device: DeviceIdentity; passwordHash?: ParsedHash };
+
+export interface DeviceIdentity {
+  serialNumber?: string;
+  deviceIdentifier?: string;
+  networkIdentifier?: string;
+  machineIdentifier?: string;
+  mediaIdentifier?: string;
+}
+
+export const DEVICE_FIELDS = ['serialNumber', 'deviceIdentifier', 'networkIdentifier', 'machineIdentifier', 'mediaIdentifier'] as const;
+
 export interface CredentialPolicy {
-  /** The resource's UID (opaque, like scope and role ids). */
+  /** The resource's UID (opaque, like scope and role ids): owner of pending asynchronous operations and of the objects made under its header credentials. */
   id: string;
   namespace: string;
   name: string;
@@ -38,6 +59,8 @@ export interface CredentialPolicy {
   fingerprints: string[];
   /** PEM of uploaded certificates: they become trust anchors for the TLS handshake. */
   uploadedCertificatesPem: string[];
+  /** Sub-identities requests may name in their header; empty: header credentials are ignored. */
+  headerCredentials: HeaderCredentialPolicy[];
 }
 
 export interface PolicySnapshot {

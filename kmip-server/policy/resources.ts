@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { canonicalFingerprint, canonicalSerialNumber, fingerprintSha256 } from '../../operator/pki/canonical.ts';
 import { expandOperations } from '../operations/permissions.ts';
+import { parseHeaderCredentials } from './header-credentials.ts';
 import { buildSnapshot, type CredentialPolicy, type PolicySnapshot, type RolePolicy, type ScopePolicy } from './model.ts';
 
 /** The fields of the custom resources the server reads; the full schemas live in operator/api. */
@@ -105,9 +106,12 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
       problems.push({ resource: label, message: `unreadable certificate data: ${(err as Error).message}` });
       continue;
     }
+    const header = parseHeaderCredentials(r.spec?.headerCredentials);
+    for (const message of header.problems) problems.push({ resource: label, message });
     credentials.push({
       id: id(r), namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials,
       ...(issuedFingerprints ? { issuedFingerprints } : {}), fingerprints, uploadedCertificatesPem: uploaded,
+      headerCredentials: header.credentials,
     });
   }
   // One certificate belongs to one credential: a fingerprint claimed twice grants nothing to either.

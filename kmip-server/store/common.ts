@@ -61,6 +61,9 @@ function checkRecord(r: ObjectRecord): void {
     throw new TypeError(`object ${r.uid}: names must be an array of strings`);
   }
   if (!(r.attributes instanceof Uint8Array)) throw new TypeError(`object ${r.uid}: attributes must be a Uint8Array`);
+  if (r.owner !== undefined && (typeof r.owner !== 'string' || r.owner.length === 0)) {
+    throw new TypeError(`object ${r.uid}: owner must be a non-empty string when set`);
+  }
   // Never mention the material's value, only its type.
   if (r.material !== null && !(r.material instanceof Uint8Array)) {
     throw new TypeError(`object ${r.uid}: material must be a Uint8Array or null`);

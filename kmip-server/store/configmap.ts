@@ -204,6 +204,8 @@ interface Entry {
   revision: number;
   created: number;
   writeId: string | undefined;
+  /** ObjectRecord.owner (data.owner, only when set). */
+  owner: string | undefined;
 }
 
 interface ConfigMap extends KubeObject {
@@ -244,6 +246,7 @@ function parseConfigMap(cm: ConfigMap): Entry | undefined {
     name, rv, uid: d['uid'], scope: d['scope'], objectType, state, names: names as string[],
     attributes, material: cm.binaryData?.['material'] ?? null, revision, created,
     writeId: cm.metadata?.annotations?.[WRITE_ID],
+    owner: d['owner'] || undefined,
   };
 }
 
@@ -267,6 +270,7 @@ function dataFields(e: Omit<Entry, 'name' | 'rv'>): Record<string, string> {
     names: JSON.stringify(e.names),
     revision: String(e.revision),
     created: String(e.created),
+    ...(e.owner !== undefined ? { owner: e.owner } : {}),
   };
 }
 
@@ -644,6 +648,7 @@ export class ConfigMapStore implements ObjectStore {
       attributes: unb64(e.attributes),
       material,
       revision: e.revision,
+      ...(e.owner !== undefined ? { owner: e.owner } : {}),
     };
   }
 
@@ -873,7 +878,7 @@ export class ConfigMapStore implements ObjectStore {
   #entryFor(p: Extract<Planned, { kind: 'put' }>, revision: number, created: number, writeId: string): Omit<Entry, 'rv'> {
     return {
       name: p.name, uid: p.uid, scope: p.scope, objectType: p.objectType, state: p.state, names: p.names,
-      attributes: p.attributes, material: p.sealed, revision, created, writeId,
+      attributes: p.attributes, material: p.sealed, revision, created, writeId, owner: p.record.owner,
     };
   }
 

@@ -52,6 +52,20 @@ export function storeContract(b: Backend): void {
     t.is(await s.get('tenant-a', 'missing'), undefined);
   });
 
+  t('owner is kept with the record: in get and list, and through updates that carry it or clear it', async (t, s) => {
+    await s.write([{ kind: 'put', record: rec('owned', { owner: 'cred-1/user:Fred' }) }, { kind: 'put', record: rec('free') }]);
+    t.is((await s.get('tenant-a', 'owned'))!.owner, 'cred-1/user:Fred');
+    t.false('owner' in (await s.get('tenant-a', 'free'))!, 'no owner: the field is absent, not empty');
+    t.deepEqual((await s.list('tenant-a')).map((r) => [r.uid, r.owner]), [['owned', 'cred-1/user:Fred'], ['free', undefined]]);
+    const shared = await s.getShared?.('tenant-a', 'owned');
+    if (shared) t.is(shared.owner, 'cred-1/user:Fred');
+    await s.write([{ kind: 'put', record: rec('owned', { owner: 'cred-1/user:Fred', state: ACTIVE }), expectRevision: 1 }]);
+    t.is((await s.get('tenant-a', 'owned'))!.owner, 'cred-1/user:Fred');
+    await s.write([{ kind: 'put', record: rec('owned', { state: ACTIVE }), expectRevision: 2 }]);
+    t.false('owner' in (await s.get('tenant-a', 'owned'))!);
+    await t.throwsAsync(s.write([{ kind: 'put', record: rec('bad', { owner: '' }) }]), { instanceOf: TypeError });
+  });
+
   t('buffers are copied: mutating inputs or outputs does not change the store', async (t, s) => {
     const r = rec('k1');
     await s.write([{ kind: 'put', record: r }]);

@@ -15,6 +15,7 @@ interface Entry {
   attributes: Uint8Array;
   material: Uint8Array | null;
   revision: number;
+  owner: string | undefined;
 }
 
 function toRecord(uid: string, e: Entry): ObjectRecord {
@@ -27,6 +28,7 @@ function toRecord(uid: string, e: Entry): ObjectRecord {
     attributes: copyBytes(e.attributes),
     material: e.material === null ? null : copyBytes(e.material),
     revision: e.revision,
+    ...(e.owner !== undefined ? { owner: e.owner } : {}),
   };
 }
 
@@ -137,6 +139,7 @@ export class MemoryStore implements ObjectStore {
         attributes: copyBytes(r.attributes),
         material: r.material === null ? null : copyBytes(r.material),
         revision: actual + 1,
+        owner: r.owner,
       };
       if (staged.get(r.uid) === null) staged.delete(r.uid); // re-created: keep op order
       staged.set(r.uid, entry);

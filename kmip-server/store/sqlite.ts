@@ -73,6 +73,10 @@ export const MIGRATIONS: readonly string[] = [
     wrapped BLOB NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: the header sub-identity owning an object (NULL: none), see ObjectRecord.owner.
+  `
+  ALTER TABLE objects ADD COLUMN owner TEXT;
+  `,
 ];
 
 /** A record callers may change freely without touching the cached one. */
@@ -86,7 +90,7 @@ const copyRecord = (r: Readonly<ObjectRecord>): ObjectRecord => ({
 /** Records kept decrypted in memory for reads (Get is the hot path). */
 const READ_CACHE_ENTRIES = 4096;
 
-const COLUMNS = 'uid, scope, object_type, state, names, attributes, material, revision';
+const COLUMNS = 'uid, scope, object_type, state, names, attributes, material, revision, owner';
 
 interface Row {
   uid: string;
@@ -97,6 +101,7 @@ interface Row {
   attributes: Uint8Array;
   material: Uint8Array | null;
   revision: number;
+  owner: string | null;
 }
 
 type PreparedOp =
@@ -114,6 +119,7 @@ type PreparedOp =
       attributes: Uint8Array;
       sealed: Uint8Array | null;
       expectRevision: number | undefined;
+      owner: string | null;
     };
 
 interface PendingBatch {
@@ -179,10 +185,10 @@ export class SqliteStore implements ObjectStore {
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM objects WHERE uid = ? AND scope = ?`);
     this.#existing = db.prepare('SELECT scope, revision, names FROM objects WHERE uid = ?');
     this.#insert = db.prepare(
-      'INSERT INTO objects (uid, scope, object_type, state, names, attributes, material, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO objects (uid, scope, object_type, state, names, attributes, material, revision, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#update = db.prepare(
-      'UPDATE objects SET object_type = ?, state = ?, names = ?, attributes = ?, material = ?, revision = ? WHERE uid = ?',
+      'UPDATE objects SET object_type = ?, state = ?, names = ?, attributes = ?, material = ?, revision = ?, owner = ? WHERE uid = ?',
     );
     this.#delete = db.prepare('DELETE FROM objects WHERE uid = ? AND scope = ?');
     this.#deleteNames = db.prepare('DELETE FROM names WHERE uid = ?');
@@ -252,6 +258,7 @@ export class SqliteStore implements ObjectStore {
       attributes: r.attributes,
       material: r.material === null ? null : this.#env.open(r.scope, r.uid, r.material),
       revision: r.revision,
+      ...(r.owner !== null ? { owner: r.owner } : {}),
     };
   }
 
@@ -345,6 +352,7 @@ export class SqliteStore implements ObjectStore {
           attributes: copyBytes(r.attributes),
           sealed: r.material === null ? null : this.#env.seal(r.scope, r.uid, r.material),
           expectRevision: op.expectRevision,
+          owner: r.owner ?? null,
         };
       });
       const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -372,13 +380,13 @@ export class SqliteStore implements ObjectStore {
       }
       const revision = actual + 1;
       if (cur) {
-        this.#update.run(op.objectType, op.state, op.namesJson, op.attributes, op.sealed, revision, op.uid);
+        this.#update.run(op.objectType, op.state, op.namesJson, op.attributes, op.sealed, revision, op.owner, op.uid);
         if (cur.names !== op.namesJson) {
           this.#deleteNames.run(op.uid);
           for (const n of op.names) this.#insertName.run(op.scope, op.uid, n);
         }
       } else {
-        this.#insert.run(op.uid, op.scope, op.objectType, op.state, op.namesJson, op.attributes, op.sealed, revision);
+        this.#insert.run(op.uid, op.scope, op.objectType, op.state, op.namesJson, op.attributes, op.sealed, revision, op.owner);
         for (const n of op.names) this.#insertName.run(op.scope, op.uid, n);
       }
       revisions.push(revision);

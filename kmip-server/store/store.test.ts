@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { StoreUidInUseError } from './common.ts';
 import { Envelope, EnvelopeError, kekFromBase64, loadOrCreateKek, MemoryDataKeyStore, parseKekFile } from './kek.ts';
 import { MemoryStore } from './memory.ts';
-import { SqliteStore } from './sqlite.ts';
+import { MIGRATIONS, SqliteStore } from './sqlite.ts';
 import { StoreConflictError, type ObjectRecord, type ObjectStore } from './types.ts';
 
 import { ACTIVE, bytes, rec, storeContract, type Backend } from './contract.fixture.ts';
@@ -157,7 +157,7 @@ test('sqlite: material is not stored in plaintext; reopen keeps everything', asy
 
   // Reopen in a brand-new process-like state: same file, migrations are not re-run.
   const check = new DatabaseSync(path, { readOnly: true });
-  t.is((check.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 1);
+  t.is((check.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, MIGRATIONS.length);
   t.is((check.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
   check.close();
 });
@@ -215,6 +215,25 @@ test('sqlite: a ciphertext copied to another uid fails to open', async (t) => {
   t.regex(err!.message, /object k2/);
   t.deepEqual((await s.get('tenant-a', 'k1'))!.material, MARKER);
   await s.close();
+});
+
+test('sqlite: a database of schema 1 (before owners) migrates: its objects have no owner, new ones keep theirs', async (t) => {
+  const path = join(await tempDir(), 'kmip.db');
+  const raw = new DatabaseSync(path);
+  raw.exec(MIGRATIONS[0]!);
+  raw.exec('PRAGMA user_version = 1');
+  raw.prepare("INSERT INTO objects (uid, scope, object_type, state, names, attributes, material, revision) VALUES ('old', 'tenant-a', 2, 5, '[]', ?, NULL, 3)").run(bytes('attrs:old'));
+  raw.close();
+  const s = await SqliteStore.open({ path, kek: randomBytes(32) });
+  const old = (await s.get('tenant-a', 'old'))!;
+  t.is(old.revision, 3);
+  t.false('owner' in old);
+  await s.write([{ kind: 'put', record: rec('new', { owner: 'c/user:Fred' }) }]);
+  await s.close();
+  const check = new DatabaseSync(path, { readOnly: true });
+  t.is((check.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, MIGRATIONS.length);
+  t.is((check.prepare("SELECT owner FROM objects WHERE uid = 'new'").get() as { owner: string }).owner, 'c/user:Fred');
+  check.close();
 });
 
 test('sqlite: refuses a database from a newer schema', async (t) => {

@@ -30,6 +30,11 @@ export interface ObjectRecord {
   material: Uint8Array | null;
   /** 0 for a record never stored; the store sets the stored revision. */
   revision: number;
+  /**
+   * The header sub-identity owning the object (opaque to the store; auth/header-credential.ts).
+   * Absent: no owner. Set when the object is made and kept as it is by later puts of the caller.
+   */
+  owner?: string;
 }
 
 export type WriteOp =

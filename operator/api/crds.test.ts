@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ALL_PERMISSIONS } from '../../kmip-server/operations/permissions.ts';
 import { CRD_DIR, isCrdFile, renderCrds } from './generate.ts';
+import { celString } from './common.ts';
 import type { JSONSchemaProps } from './schema.ts';
 
 interface Crd {
@@ -83,4 +84,20 @@ test('KmipRole operations are the server\'s ALL_PERMISSIONS plus operation_all a
     'operation_signature_verify', 'operation_obtain_lease', 'operation_get_usage_allocation', 'operation_adjust_attribute']) {
     t.true(ops.items?.enum?.includes(vault), vault);
   }
+});
+
+test('KmipClientCredential passwordHash: the CRD pattern takes what `kmip-client hash-password` prints and refuses a plaintext password', async (t) => {
+  const { hashPassword } = await import('../../kmip-server/auth/password-hash.ts');
+  const cred = crds.find((c) => c.spec.names.kind === 'KmipClientCredential')!;
+  const entry = cred.spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!.properties!.headerCredentials!.items as JSONSchemaProps;
+  const { PASSWORD_HASH_PATTERN } = await import('./credential.ts');
+  const pattern = new RegExp(PASSWORD_HASH_PATTERN);
+  t.is(entry.properties!.passwordHash!.pattern, undefined, 'no OpenAPI pattern: its error would quote the value');
+  t.regex(await hashPassword('password1', { ln: 10, r: 8, p: 1 }), pattern);
+  for (const bad of ['password1', '$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234', '$scrypt$ln=15,r=8,p=1$salt']) t.notRegex(bad, pattern);
+  t.deepEqual(entry['x-kubernetes-validations']?.map((v) => v.rule), [
+    'has(self.username) != has(self.device)',
+    '!has(self.username) || has(self.passwordHash)',
+    `!has(self.passwordHash) || self.passwordHash.matches(${celString(PASSWORD_HASH_PATTERN)})`,
+  ]);
 });

@@ -23,6 +23,50 @@ const notAKey = (field: string) => ({
   message: `${field} must not contain a private key: give only the ${field === 'csr' ? 'certificate request' : 'certificate'}`,
 });
 
+/**
+ * Matches auth/password-hash.ts (which also bounds the parameters): `$scrypt$ln=15,r=8,p=1$<salt>$<hash>`. Checked by
+ * a CEL rule on the entry rather than a `pattern` on the string: the API server quotes a string's value when it
+ * refuses it, and a person who pasted the password itself must not get it echoed back (into logs, CI output ...).
+ */
+export const PASSWORD_HASH_PATTERN = '^\\$scrypt\\$ln=[0-9]{1,2},r=[0-9]{1,3},p=[0-9]{1,3}\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$';
+const identifier = (description: string) => string({ description, minLength: 1, maxLength: 256 });
+
+const headerCredential = object({
+  username: identifier('A Username and Password credential: the Username a request sends.'),
+  device: object({
+    serialNumber: identifier('Device Serial Number.'),
+    deviceIdentifier: identifier('Device Identifier.'),
+    networkIdentifier: identifier('Network Identifier.'),
+    machineIdentifier: identifier('Machine Identifier.'),
+    mediaIdentifier: identifier('Media Identifier.'),
+  }, {
+    description:
+      'A Device credential: a request matches when it sends exactly these fields with these values (a field left out here ' +
+      'must be absent from the request).',
+    rules: [{
+      rule: 'has(self.serialNumber) || has(self.deviceIdentifier) || has(self.networkIdentifier) || has(self.machineIdentifier) || has(self.mediaIdentifier)',
+      message: 'device needs at least one of serialNumber, deviceIdentifier, networkIdentifier, machineIdentifier and mediaIdentifier',
+    }],
+  }),
+  passwordHash: string({
+    description:
+      'scrypt hash of the Password, as `kmip-client hash-password` prints it ($scrypt$ln=15,r=8,p=1$<salt>$<hash>). Required ' +
+      'with username; with device, a request must send the matching Password if set and no Password if not.',
+    maxLength: 512,
+  }),
+}, {
+  rules: [
+    { rule: 'has(self.username) != has(self.device)', message: 'set exactly one of username and device in each headerCredentials entry' },
+    { rule: '!has(self.username) || has(self.passwordHash)', message: 'a headerCredentials entry with a username needs a passwordHash' },
+    {
+      // On the entry, not the string: the API server quotes a string's value in its refusal.
+      rule: `!has(self.passwordHash) || self.passwordHash.matches(${celString(PASSWORD_HASH_PATTERN)})`,
+      message: 'passwordHash must be a $scrypt$ hash as `kmip-client hash-password` prints it, never the password itself',
+      fieldPath: '.passwordHash',
+    },
+  ],
+});
+
 const spec = object({
   scopeRef: required(refine(localRef('KmipScope', 'The KmipScope the client works in.'), {
     rules: [immutable('scopeRef', "the certificate carries the scope's id; create a new KmipClientCredential instead")],
@@ -77,6 +121,15 @@ const spec = object({
   }, {
     description: "Have cert-manager issue the certificate with this issuer instead of kube-kmip's own CA.",
     mapType: 'atomic',
+  }),
+  headerCredentials: array(headerCredential, {
+    description:
+      'Sub-identities a client of this credential may name in the KMIP request header (Authentication: Username and ' +
+      'Password, or Device). When any are declared, a request carrying a header credential must match one of them (else ' +
+      'Authentication Not Successful); objects it creates then belong to that sub-identity, and only requests naming ' +
+      'the same one reach them. Requests without a header credential work as before but cannot reach owned objects. ' +
+      'When none are declared, header credentials are ignored.',
+    maxItems: 64,
   }),
   rolloutRestartTargets: array(object({
     kind: required(stringEnum(ROLLOUT_KINDS)),

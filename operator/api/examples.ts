@@ -36,9 +36,16 @@ export function exampleCredential(namespace: string, name = 'mongod-0', scope = 
       formats: ['pem', 'pkcs12'],
       generate: {},
       rolloutRestartTargets: [{ kind: 'StatefulSet', name: 'mongod' }],
+      headerCredentials: [
+        { username: 'backup-agent', passwordHash: HASH },
+        { device: { serialNumber: 'SN-0042', deviceIdentifier: 'tape-7' } },
+      ],
     },
   };
 }
+
+/** A `kmip-client hash-password` output (of "example"), for the examples. */
+const HASH = '$scrypt$ln=15,r=8,p=1$6MgWodh9QVMx610xEO8OmA$Gfudy9pPM42IRzXob0ceKj1tsP4YFP5nevoyr9VzIMo';
 
 export function exampleProvider(namespace: string, name = 'aws-eu'): KmsProvider {
   return {
@@ -68,6 +75,8 @@ export interface Mistake {
   title: string;
   resource: { apiVersion: string; kind: string; metadata: ObjectMeta; spec?: unknown };
   expect: string[];
+  /** Texts the refusal must not quote (a password pasted where its hash belongs). */
+  notEchoed?: string[];
 }
 
 /**
@@ -200,6 +209,28 @@ export function mistakes(ns: string): Mistake[] {
       title: 'a Secret name Kubernetes would refuse',
       resource: { ...exampleCredential(ns, unique('c')), spec: { scopeRef: { name: 'payments' }, roleRef: { name: 'mongod' }, secretName: 'Mongod_KMIP' } },
       expect: ['spec.secretName', "secretName must be a valid Secret name: lowercase letters, digits, '-' and '.'"],
+    },
+    {
+      title: 'header credentials: a plaintext password, a username without a hash, both username and device, an empty device',
+      resource: {
+        ...exampleCredential(ns, unique('c')),
+        spec: {
+          scopeRef: { name: 'payments' }, roleRef: { name: 'mongod' },
+          headerCredentials: [
+            { username: 'fred', passwordHash: 'password1' },
+            { username: 'barney' },
+            { username: 'wilma', device: { deviceIdentifier: 'd1' }, passwordHash: HASH },
+            { device: {} },
+          ],
+        },
+      },
+      expect: [
+        'spec.headerCredentials[0].passwordHash', 'passwordHash must be a $scrypt$ hash',
+        'spec.headerCredentials[1]', 'a headerCredentials entry with a username needs a passwordHash',
+        'spec.headerCredentials[2]', 'set exactly one of username and device in each headerCredentials entry',
+        'spec.headerCredentials[3].device', 'device needs at least one of serialNumber',
+      ],
+      notEchoed: ['password1'],
     },
     {
       title: 'an unknown Secret format and a DaemonSet restart target',

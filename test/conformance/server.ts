@@ -1,12 +1,15 @@
 /**
  * Starts a fresh development server for a conformance run: `node kmip-server/main.ts dev --port 0 --data-dir
  * <fresh temp dir>`, waits for its "listening on HOST:PORT" line, and reads the admin credentials it writes.
+ * The admin credential declares the header credentials the vectors send (HEADER_CREDENTIALS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { hashPassword } from '../../kmip-server/auth/password-hash.ts';
 import type { Target } from './runner.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -21,6 +24,36 @@ export interface DevServer {
 
 const LISTENING = /listening on (\[[0-9a-fA-F:]+\]|[^\s:;]+):(\d+)/;
 const HTTP_LISTENING = /HTTPS POST \/kmip on (\[[0-9a-fA-F:]+\]|[^\s:;]+):(\d+)/;
+
+/**
+ * The users and devices TC_111 (Username and Password) and TC_112 (Device) name in their request headers, as
+ * spec.headerCredentials of the admin credential: both identities of each vector are valid, and the second
+ * one is refused the first one's key because it owns it. Vectors sending no credential are unaffected.
+ */
+const HEADER_CREDENTIALS: Array<{ username: string; password: string } | { device: Record<string, string>; password: string }> = [
+  { username: 'Fred', password: 'password1' },
+  { username: 'Barney', password: 'secret2' },
+  {
+    device: { serialNumber: 'serNum123456', deviceIdentifier: 'devID2233', networkIdentifier: 'netID9000', machineIdentifier: 'machineID1', mediaIdentifier: 'mediaID313' },
+    password: 'secret',
+  },
+  {
+    device: { serialNumber: 'serNum101010', deviceIdentifier: 'devID4444', networkIdentifier: 'netID9', machineIdentifier: 'machineID1111', mediaIdentifier: 'mediaID0000' },
+    password: 'passwd',
+  },
+];
+
+/** D/manifests/dev.yaml holding only the admin credential's header credentials; dev mode completes it. */
+async function writeHeaderCredentials(dataDir: string): Promise<void> {
+  // Test passwords: the cheapest cost the server accepts keeps start-up quick.
+  const cheap = { ln: 10, r: 8, p: 1 };
+  const headerCredentials = await Promise.all(HEADER_CREDENTIALS.map(async ({ password, ...who }) => ({ ...who, passwordHash: await hashPassword(password, cheap) })));
+  await mkdir(join(dataDir, 'manifests'), { recursive: true });
+  await writeFile(join(dataDir, 'manifests', 'dev.yaml'), YAML.stringify({
+    apiVersion: 'kubekmip.io/v1alpha1', kind: 'KmipClientCredential', metadata: { name: 'admin', namespace: 'default' },
+    spec: { headerCredentials },
+  }));
+}
 
 /** Reads the credentials of a data directory (<dir>/credentials/default/admin/{ca,cert,key}.pem). */
 export function devCredentials(dataDir: string): Promise<{ ca: string; cert: string; key: string }> {
@@ -40,6 +73,7 @@ export async function readCredentialDir(dir: string): Promise<{ ca: string; cert
 export async function startDevServer(opts: { timeoutMs?: number; extraArgs?: string[]; http?: boolean } = {}): Promise<DevServer> {
   const http = opts.http ?? true;
   const dataDir = await mkdtemp(join(tmpdir(), 'kmip-conformance-'));
+  await writeHeaderCredentials(dataDir);
   const child: ChildProcess = spawn(
     process.execPath,
     ['kmip-server/main.ts', 'dev', '--port', '0', '--data-dir', dataDir, ...(http ? ['--http-port', '0'] : []), ...(opts.extraArgs ?? [])],

@@ -28,16 +28,6 @@ export const SKIPS: readonly SkipRule[] = [
     family: 'TC-NP',
     reason: 'Notify and Put are server-to-client operations: the vector has the server send requests',
   },
-  // Identity is the TLS client certificate; tenancy is scope + role (docs/security.md). Header credentials
-  // are not an authentication mechanism here, so a per-user "default operation policy" cannot apply.
-  {
-    path: '_111_',
-    reason: 'Username/Password credentials in the message header as identity (1.x default operation policy): identity here is the TLS client certificate, tenancy is scope + role',
-  },
-  {
-    path: '_112_',
-    reason: 'Device credentials in the message header as identity (1.x default operation policy): identity here is the TLS client certificate, tenancy is scope + role',
-  },
   // Answers that describe the recording vendor's server, not KMIP: each is the recording server's self-description
   // or policy, which the spec leaves to the server.
   {

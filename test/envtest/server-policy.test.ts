@@ -29,7 +29,8 @@ import { KINDS, crdName } from '../../operator/api/index.ts';
 import {
   createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority, type IssuedCertificate,
 } from '../../operator/pki/index.ts';
-import { KmipClient, V1_4, V2_1, requestMessage } from '../../kmip-server/client/client.ts';
+import { KmipClient, V1_4, V2_1, requestMessage, usernamePasswordAuthentication } from '../../kmip-server/client/client.ts';
+import { hashPassword } from '../../kmip-server/auth/password-hash.ts';
 import { keyPairPayload } from '../../kmip-server/operations/key-ops.fixture.ts';
 import { CryptographicAlgorithm, ObjectType } from '../../kmip-server/ttlv/enums.ts';
 import { Tag } from '../../kmip-server/ttlv/tag.ts';
@@ -244,6 +245,59 @@ test.serial('Create/Get with a credential from the cluster; a role edit and a cr
   const logs = h.logs();
   t.false(logs.includes('PRIVATE KEY'), 'no private key in the logs');
   t.false(logs.includes(cert.privateKeyPem.split('\n')[1]!), 'no client key material in the logs');
+});
+
+test.serial('header credentials declared in the cluster: what alice makes is hers in the ConfigMap store; a spec edit takes effect', async (t) => {
+  const ns = 'kmip-header';
+  await namespace(ns);
+  const sc = await scope(ns, 'tenant');
+  const rl = await role(ns, 'app', 'tenant', OPS);
+  const cheap = { ln: 10, r: 8, p: 1 };
+  const cred = await api('POST', `${GROUP}/namespaces/${ns}/kmipclientcredentials`, {
+    apiVersion: 'kubekmip.io/v1alpha1', kind: 'KmipClientCredential', metadata: { name: 'appliance' },
+    spec: {
+      scopeRef: { name: 'tenant' }, roleRef: { name: 'app' },
+      headerCredentials: [
+        { username: 'alice', passwordHash: await hashPassword('alice-pw', cheap) },
+        { username: 'bob', passwordHash: await hashPassword('bob-pw', cheap) },
+      ],
+    },
+  });
+  const cert = await issueClientCertificate(ca!, { scopeId: sc.metadata.uid, roleId: rl.metadata.uid });
+  await recordSerial(ns, 'appliance', cert.serialNumber);
+  const h = await harness(ns, ns);
+  t.teardown(() => h.close());
+  await waitFor('the credential to be in the policy', () => h.policy.current().bySerial.has(cert.serialNumber), 5000, 20);
+  const addr = h.server.addresses[0]!;
+  const as = async (user: string, password: string) => {
+    const c = await KmipClient.connect({
+      host: addr.host, port: addr.port, ca: ca!.certificatePem, cert: cert.certificatePem, key: cert.privateKeyPem, timeoutMs: 5000,
+      version: V2_1, authentication: usernamePasswordAuthentication(user, password),
+    });
+    t.teardown(() => c.close().catch(() => undefined));
+    return c;
+  };
+  const [alice, bob] = await Promise.all([as('alice', 'alice-pw'), as('bob', 'bob-pw')]);
+  const uid = await alice.create({ name: 'alice-key' });
+  const cm = await api<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${ns}/configmaps/${objectName(uid)}`);
+  t.is(cm.data['owner'], `${cred.metadata.uid}/user:alice`);
+  const denied = await outcome(bob.get(uid));
+  t.true(denied.kind === 'failed' && denied.reason === ResultReason.PermissionDenied, describeOutcome(denied));
+  t.deepEqual(await bob.locate('alice-key'), []);
+  t.truthy(await alice.get(uid));
+
+  // Bob is removed from the credential: his next message is refused as a whole.
+  await api('PATCH', `${GROUP}/namespaces/${ns}/kmipclientcredentials/appliance`, {
+    spec: { headerCredentials: [{ username: 'alice', passwordHash: await hashPassword('alice-pw', cheap) }] },
+  }, 'application/merge-patch+json');
+  let last = await outcome(bob.locate('alice-key'));
+  await waitFor('bob to be refused', async () => {
+    last = await outcome(bob.locate('alice-key'));
+    return last.kind === 'failed' && last.reason === ResultReason.AuthenticationNotSuccessful;
+  }, 5000, 50).catch(() => undefined);
+  t.true(last.kind === 'failed' && last.reason === ResultReason.AuthenticationNotSuccessful, describeOutcome(last));
+  t.truthy(await alice.get(uid), 'alice still reaches her key under the new hash');
+  t.false(h.logs().includes('alice-pw') || h.logs().includes('bob-pw'), 'no password in the logs');
 });
 
 test.serial('a credential starts working once its status names the certificate serial; problems are reported', async (t) => {
