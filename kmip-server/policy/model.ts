@@ -36,6 +36,14 @@ export interface CredentialPolicy {
   fingerprints: string[];
   /** PEM of uploaded certificates: they become trust anchors for the TLS handshake. */
   uploadedCertificatesPem: string[];
+  /** spec.notifications: where the server sends Notify and Put for this credential (kmip-server/notify/). */
+  notifications?: CredentialNotifications;
+}
+
+/** A credential's subscription to server-to-client operations. */
+export interface CredentialNotifications {
+  /** host:port of the client's listener; it must present this credential's certificate. */
+  endpoint: string;
 }
 
 export interface PolicySnapshot {
