@@ -82,7 +82,8 @@ export function findUid(docs: Manifest[], kind: string, name: string): string | 
   return typeof uid === 'string' && uid.length > 0 ? uid : undefined;
 }
 
-export function devManifests(ids: DevIds, status: CredentialStatus): Manifest[] {
+/** `notifyEndpoint`: the admin credential's spec.notifications.endpoint (Notify and Put go there). */
+export function devManifests(ids: DevIds, status: CredentialStatus, notifyEndpoint?: string): Manifest[] {
   const metadata = (name: string, uid: string) => ({ name, namespace: DEV_NAMESPACE, uid });
   return [
     {
@@ -101,7 +102,10 @@ export function devManifests(ids: DevIds, status: CredentialStatus): Manifest[] 
       apiVersion: API_VERSION,
       kind: 'KmipClientCredential',
       metadata: metadata(DEV_CREDENTIAL, ids.credentialId),
-      spec: { scopeRef: { name: DEV_SCOPE }, roleRef: { name: DEV_ROLE }, secretName: DEV_SECRET },
+      spec: {
+        scopeRef: { name: DEV_SCOPE }, roleRef: { name: DEV_ROLE }, secretName: DEV_SECRET,
+        ...(notifyEndpoint !== undefined ? { notifications: { endpoint: notifyEndpoint } } : {}),
+      },
       status: { serialNumber: status.serialNumber, fingerprint: status.fingerprint, notAfter: status.notAfter },
     },
   ];
