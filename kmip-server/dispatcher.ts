@@ -9,7 +9,7 @@ import {
 import { KmipError } from './messages/errors.ts';
 import { atLeast, responseVersion, type ProtocolVersion } from './messages/version.ts';
 import { find, findAll, isStruct, optBool, optEnum, optInt, optStruct } from './messages/tree.ts';
-import { UnitOfWork } from './objects/unit-of-work.ts';
+import { UnitOfWork, type CommittedChange } from './objects/unit-of-work.ts';
 import { ObjectCache } from './objects/object-cache.ts';
 import { OPERATION_PERMISSION } from './operations/permissions.ts';
 import { HANDLERS } from './operations/registry.ts';
@@ -38,6 +38,11 @@ export interface DispatcherOptions {
   audit?: (fields: Record<string, unknown>, message: string) => void;
   /** Called for failures the client sees only as General Failure (logged by the caller). */
   onInternalError?: (err: unknown, op: number) => void;
+  /**
+   * Called once a message's writes are durable, before its response is sent; must not block or throw
+   * (server-to-client Notify and Put, notify/notifier.ts).
+   */
+  onCommit?: (identity: Identity, version: ProtocolVersion, changes: CommittedChange[]) => void;
 }
 
 interface ItemResult {
@@ -147,7 +152,8 @@ export class Dispatcher {
         break;
       }
       try {
-        await uow.commit();
+        const committed = await uow.commit();
+        if (committed.length > 0) this.#opts.onCommit?.(identity, version, committed);
         break;
       } catch (err) {
         const conflict = err instanceof StoreConflictError;

@@ -9,6 +9,8 @@ import type { PolicySource } from './policy/model.ts';
 import type { ObjectStore } from './store/types.ts';
 import type { ServerInfo } from './operations/context.ts';
 import { createKmipHttpsServer } from './http.ts';
+import { Notifier } from './notify/notifier.ts';
+import type { DeliveryLimits } from './notify/delivery.ts';
 
 /** TLS 1.2 suites offered by default: ECDHE with AES-GCM or ChaCha20 only. */
 export const DEFAULT_TLS12_CIPHERS = [
@@ -62,6 +64,8 @@ export interface KmipServerOptions {
   info?: Partial<ServerInfo>;
   /** Optional HTTPS listeners for POST /kmip (TTLV, JSON or XML bodies), same authentication. */
   httpListen?: Array<{ host: string; port: number }>;
+  /** Server-to-client Notify / Put delivery limits (notify/delivery.ts). */
+  notifications?: Partial<DeliveryLimits>;
 }
 
 export interface RunningServer {
@@ -87,6 +91,13 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
   // the HTTPS binding holds the same array.
   let tlsMaterial = opts.tls;
   const caCerts = splitPem(tlsMaterial.caPem).map((p) => new X509Certificate(p));
+  // Notify and Put to subscribed credentials (KmipClientCredential spec.notifications), after commit.
+  const notifier = new Notifier({
+    policy: opts.policy,
+    tls: () => ({ certPem: tlsMaterial.certPem, keyPem: tlsMaterial.keyPem, caCerts, ...(tlsMaterial.minVersion ? { minVersion: tlsMaterial.minVersion } : {}) }),
+    logger: log,
+    ...(opts.notifications ? { limits: opts.notifications } : {}),
+  });
   const dispatcher = new Dispatcher({
     store: opts.store,
     limits,
@@ -98,6 +109,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     },
     audit: (fields, message) => log.info(fields, message),
     onInternalError: (err, op) => log.error({ err, op }, 'operation failed with an internal error'),
+    onCommit: (identity, version, changes) => notifier.committed(identity, version, changes),
   });
 
   const secureContextOptions = (): tls.SecureContextOptions => {
@@ -266,6 +278,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     },
     async close() {
       opts.policy.off('change', onPolicyChange);
+      await notifier.close();
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
