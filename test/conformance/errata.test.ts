@@ -12,7 +12,7 @@ test('replaceAfter changes exactly the first match after the n-th anchor, and re
   t.throws(() => replaceAfter(text, 'B', 'z', 'y'), { message: /does not follow/ });
 });
 
-test('each erratum applies to exactly one file, changes one value, and the file is not also skipped', (t) => {
+test('each erratum applies to exactly one file, changes the lines it says (one value), and the file is not also skipped', (t) => {
   const files = listVectorFiles(findVectorsDir());
   for (const e of ERRATA) {
     const matching = files.filter((f) => f.rel.includes(e.path));
@@ -25,6 +25,6 @@ test('each erratum applies to exactly one file, changes one value, and the file 
     const a = before.split('\n');
     const b = after.split('\n');
     t.is(a.length, b.length);
-    t.is(a.filter((line, i) => line !== b[i]).length, 1, `${f.rel}: one line changed`);
+    t.is(a.filter((line, i) => line !== b[i]).length, e.lines ?? 1, `${f.rel}: ${e.lines ?? 1} line(s) changed`);
   }
 });

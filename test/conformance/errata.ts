@@ -15,6 +15,8 @@ export interface Erratum {
   /** What is wrong and what the run uses instead. */
   description: string;
   fix: (text: string) => string;
+  /** Lines the fix changes, when one typo recurs (default 1). */
+  lines?: number;
 }
 
 /**
@@ -56,6 +58,17 @@ export const ERRATA: readonly Erratum[] = [
     path: 'v1.4/OMOS-O-1-14',
     description: 'the last answer\'s header says protocol 1.3 to a 1.4 request (every other answer in the file says 1.4); run expecting 1.4',
     fix: (t) => replaceAfter(t, '<ResponseMessage>', '<ProtocolVersionMinor type="Integer" value="3"/>', '<ProtocolVersionMinor type="Integer" value="4"/>', 2),
+  },
+  {
+    path: 'v1.2/TC_NP_2_12_',
+    description:
+      'the four server-to-client requests (Put, Notify) state protocol 1.0 in a 1.2 file whose client requests, and whose 1.1 twin\'s server requests, ' +
+      'state the file\'s version (and they carry 1.1/1.2 attributes: Fresh, Digest Key Format Type); run expecting 1.2',
+    fix: (t) => [1, 2, 3, 4].reduce(
+      (text, n) => replaceAfter(text, '# [Server-to-Client]\n\t<RequestMessage>', '<ProtocolVersionMinor type="Integer" value="0"/>', '<ProtocolVersionMinor type="Integer" value="2"/>', n),
+      t,
+    ),
+    lines: 4,
   },
 ];
 
