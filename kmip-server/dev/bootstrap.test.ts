@@ -363,3 +363,16 @@ test('the dev server certificate and admin credential complete a mutual-TLS hand
   t.is(peer?.scopeId, env.scopeId);
   t.is(peer?.roleId, env.roleId);
 });
+
+test('--notify-endpoint subscribes the admin credential; the server certificate carries clientAuth (it connects to that endpoint)', async (t) => {
+  const D = await tempDir(t);
+  const env = await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696, notifyEndpoint: '127.0.0.1:7000' });
+  t.true((new X509Certificate(env.serverCertPem).keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2'), 'clientAuth');
+  const docs = YAML.parseAllDocuments(await readFile(join(D, 'manifests/dev.yaml'), 'utf8')).map((d) => d.toJS());
+  const cred = docs.find((d) => d.kind === 'KmipClientCredential');
+  t.deepEqual(cred.spec.notifications, { endpoint: '127.0.0.1:7000' });
+  // Without the flag the subscription goes again.
+  await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });
+  const again = YAML.parseAllDocuments(await readFile(join(D, 'manifests/dev.yaml'), 'utf8')).map((d) => d.toJS());
+  t.is(again.find((d) => d.kind === 'KmipClientCredential').spec.notifications, undefined);
+});
