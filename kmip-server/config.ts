@@ -34,6 +34,8 @@ export interface CliConfig {
   tlsReloadIntervalMs: number;
   /** serve --policy kubernetes: how often every KmipScope's object count is reported again. */
   scopeReportIntervalMs: number;
+  /** dev: host:port that receives Notify and Put for the admin credential (spec.notifications). */
+  notifyEndpoint?: string;
 }
 
 export const USAGE = `Usage: kmip-server <serve|dev> [options]
@@ -50,6 +52,8 @@ Options:
   --http-listen H:P        the same, repeatable (serve)
   --data-dir D             where the SQLite database lives (dev default: .kmip-dev)
   --manifests DIR          KmipScope/KmipRole/KmipClientCredential YAML files (policy)
+  --notify-endpoint H:P    dev: send KMIP Notify and Put for the admin credential to this
+                           listener (it must present the admin certificate); see docs/clients.md
   --tls-cert F --tls-key F server certificate and key (serve)
   --client-ca F            CA certificates that issue client certificates (serve)
   --kek-file F             32-byte key-encryption key (created if missing, except with --store
@@ -98,6 +102,7 @@ export function parseCli(argv: string[]): CliConfig {
       'http-listen': { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       manifests: { type: 'string' },
+      'notify-endpoint': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'client-ca': { type: 'string' },
@@ -168,6 +173,7 @@ export function parseCli(argv: string[]): CliConfig {
     httpListen,
     dataDir: values['data-dir'] ?? process.env.KMIP_DATA_DIR ?? (command === 'dev' ? '.kmip-dev' : '/var/lib/kube-kmip'),
     ...(values.manifests ? { manifests: values.manifests } : {}),
+    ...notifyEndpointOf(command, values['notify-endpoint']),
     ...(values['tls-cert'] ? { tlsCert: values['tls-cert'] } : {}),
     ...(values['tls-key'] ? { tlsKey: values['tls-key'] } : {}),
     ...(values['client-ca'] ? { clientCa: values['client-ca'] } : {}),
@@ -201,4 +207,12 @@ export function parseCli(argv: string[]): CliConfig {
     tlsReloadIntervalMs: int('tls-reload-interval-ms', values['tls-reload-interval-ms'], 30_000),
     scopeReportIntervalMs,
   };
+}
+
+/** --notify-endpoint: dev only (in serve the KmipClientCredential's spec.notifications says it). */
+function notifyEndpointOf(command: string, v: string | undefined): { notifyEndpoint?: string } {
+  if (v === undefined) return {};
+  if (command !== 'dev') throw new Error('--notify-endpoint is a dev option: with serve, set spec.notifications on the KmipClientCredential');
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(v)) throw new Error(`--notify-endpoint ${v}: expected HOST:PORT`);
+  return { notifyEndpoint: v };
 }

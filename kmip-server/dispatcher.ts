@@ -9,7 +9,7 @@ import {
 import { KmipError } from './messages/errors.ts';
 import { atLeast, responseVersion, type ProtocolVersion } from './messages/version.ts';
 import { find, findAll, isStruct, optBool, optEnum, optInt, optStruct } from './messages/tree.ts';
-import { UnitOfWork } from './objects/unit-of-work.ts';
+import { UnitOfWork, type CommittedChange } from './objects/unit-of-work.ts';
 import { ObjectCache } from './objects/object-cache.ts';
 import { OPERATION_PERMISSION } from './operations/permissions.ts';
 import { HANDLERS } from './operations/registry.ts';
@@ -43,6 +43,11 @@ export interface DispatcherOptions {
   onInternalError?: (err: unknown, op: number) => void;
   /** Asynchronous operations (async/pending.ts); absent: every request is answered synchronously. */
   pending?: PendingOperations;
+  /**
+   * Called once a message's writes are durable, before its response is sent; must not block or throw
+   * (server-to-client Notify and Put, notify/notifier.ts).
+   */
+  onCommit?: (identity: Identity, version: ProtocolVersion, changes: CommittedChange[]) => void;
 }
 
 type ItemResult = ItemOutcome & { batchId?: Uint8Array };
@@ -165,7 +170,8 @@ export class Dispatcher {
         break;
       }
       try {
-        await uow.commit();
+        const committed = await uow.commit();
+        if (committed.length > 0) this.#opts.onCommit?.(identity, version, committed);
         break;
       } catch (err) {
         const conflict = err instanceof StoreConflictError;

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
 async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { close(): Promise<void> }> {
   const l = cfg.listen[0]!;
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
-  let env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: l.port || 5696 });
+  const notify = cfg.notifyEndpoint !== undefined ? { notifyEndpoint: cfg.notifyEndpoint } : {};
+  let env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: l.port || 5696, ...notify });
   const kek = process.env.KMIP_KEK ? kekFromEnv('KMIP_KEK') : await loadOrCreateKek(cfg.kekFile ?? env.kekPath);
   const store = await SqliteStore.open({ path: join(cfg.dataDir, 'kmip.db'), kek });
   const policy = await FilePolicySource.open(cfg.manifests ?? env.manifestsDir);
@@ -61,7 +62,7 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
     httpListen: cfg.httpListen,
   });
   const actual = server.addresses[0]!;
-  if (actual.port !== l.port) env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: actual.port });
+  if (actual.port !== l.port) env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: actual.port, ...notify });
   const rel = relative(process.cwd(), env.credentialDir);
   const creds = rel && !rel.startsWith('..') ? rel : env.credentialDir;
   process.stdout.write(

@@ -10,6 +10,8 @@ import type { PolicySource } from './policy/model.ts';
 import type { ObjectStore } from './store/types.ts';
 import type { ServerInfo } from './operations/context.ts';
 import { createKmipHttpsServer } from './http.ts';
+import { Notifier } from './notify/notifier.ts';
+import type { DeliveryLimits } from './notify/delivery.ts';
 
 /** TLS 1.2 suites offered by default: ECDHE with AES-GCM or ChaCha20 only. */
 export const DEFAULT_TLS12_CIPHERS = [
@@ -65,6 +67,8 @@ export interface KmipServerOptions {
   httpListen?: Array<{ host: string; port: number }>;
   /** Asynchronous processing (Asynchronous Indicator, Poll, Cancel): delays, limits, TTL (async/pending.ts). */
   async?: Partial<AsyncOptions>;
+  /** Server-to-client Notify / Put delivery limits (notify/delivery.ts). */
+  notifications?: Partial<DeliveryLimits>;
 }
 
 export interface RunningServer {
@@ -95,6 +99,13 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
   const pending = asyncOpts.maxTotal > 0 && asyncOpts.maxPerClient > 0
     ? new PendingOperations(asyncOpts, (err, op) => log.error({ err, op }, 'asynchronous operation failed with an internal error'))
     : undefined;
+  // Notify and Put to subscribed credentials (KmipClientCredential spec.notifications), after commit.
+  const notifier = new Notifier({
+    policy: opts.policy,
+    tls: () => ({ certPem: tlsMaterial.certPem, keyPem: tlsMaterial.keyPem, caCerts, ...(tlsMaterial.minVersion ? { minVersion: tlsMaterial.minVersion } : {}) }),
+    logger: log,
+    ...(opts.notifications ? { limits: opts.notifications } : {}),
+  });
   const dispatcher = new Dispatcher({
     store: opts.store,
     limits,
@@ -107,6 +118,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     audit: (fields, message) => log.info(fields, message),
     onInternalError: (err, op) => log.error({ err, op }, 'operation failed with an internal error'),
     ...(pending ? { pending } : {}),
+    onCommit: (identity, version, changes) => notifier.committed(identity, version, changes),
   });
 
   const secureContextOptions = (): tls.SecureContextOptions => {
@@ -275,6 +287,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     },
     async close() {
       opts.policy.off('change', onPolicyChange);
+      await notifier.close();
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       // Operations already running finish (and commit) before the caller closes the store.

@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { canonicalSerialNumber, fingerprintSha256 } from '../../operator/pki/canonical.ts';
-import type { PolicySnapshot } from '../policy/model.ts';
+import type { CredentialPolicy, PolicySnapshot } from '../policy/model.ts';
 import type { Identity } from './identity.ts';
 
 /**
@@ -18,11 +18,8 @@ import type { Identity } from './identity.ts';
  * Looked up per request, so a revoked credential stops working at once.
  */
 export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Identity | undefined {
-  // A certificate our CA signed is known by its serial only; an uploaded one by its fingerprint
-  // only. So pasting someone's CA-issued certificate into another credential grants nothing.
-  const cred = peer.issuedByCa ? policy.bySerial.get(peer.serialNumber) : policy.byFingerprint.get(peer.fingerprint);
+  const cred = credentialOf(peer, policy);
   if (!cred) return undefined;
-  if (peer.issuedByCa && cred.issuedFingerprints && !cred.issuedFingerprints.includes(peer.fingerprint)) return undefined;
   const role = policy.roles.get(cred.roleId);
   const scope = policy.scopes.get(cred.scopeId);
   if (!role || !scope || role.scopeId !== scope.id) return undefined;
@@ -36,6 +33,19 @@ export function authenticate(peer: PeerCertificate, policy: PolicySnapshot): Ide
     headerCredentials: cred.headerCredentials,
     operations: role.operations,
   };
+}
+
+/**
+ * The live credential a verified certificate belongs to, by the rules above (also how the server
+ * checks that a Notify/Put endpoint presents the subscribed credential's own certificate).
+ */
+export function credentialOf(peer: PeerCertificate, policy: PolicySnapshot): CredentialPolicy | undefined {
+  // A certificate our CA signed is known by its serial only; an uploaded one by its fingerprint
+  // only. So pasting someone's CA-issued certificate into another credential grants nothing.
+  const cred = peer.issuedByCa ? policy.bySerial.get(peer.serialNumber) : policy.byFingerprint.get(peer.fingerprint);
+  if (!cred) return undefined;
+  if (peer.issuedByCa && cred.issuedFingerprints && !cred.issuedFingerprints.includes(peer.fingerprint)) return undefined;
+  return cred;
 }
 
 /** What the server computes once per connection from the verified peer certificate. */

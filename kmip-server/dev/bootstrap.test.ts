@@ -388,3 +388,42 @@ test('the dev server certificate and admin credential complete a mutual-TLS hand
   t.is(peer?.scopeId, env.scopeId);
   t.is(peer?.roleId, env.roleId);
 });
+
+test('--notify-endpoint subscribes the admin credential; the server certificate carries clientAuth (it connects to that endpoint)', async (t) => {
+  const D = await tempDir(t);
+  const env = await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696, notifyEndpoint: '127.0.0.1:7000' });
+  t.true((new X509Certificate(env.serverCertPem).keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2'), 'clientAuth');
+  const docs = YAML.parseAllDocuments(await readFile(join(D, 'manifests/dev.yaml'), 'utf8')).map((d) => d.toJS());
+  const cred = docs.find((d) => d.kind === 'KmipClientCredential');
+  t.deepEqual(cred.spec.notifications, { endpoint: '127.0.0.1:7000' });
+  // Without the flag the subscription goes again.
+  await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });
+  const again = YAML.parseAllDocuments(await readFile(join(D, 'manifests/dev.yaml'), 'utf8')).map((d) => d.toJS());
+  t.is(again.find((d) => d.kind === 'KmipClientCredential').spec.notifications, undefined);
+});
+
+test('a dev server certificate without clientAuth (issued before Notify/Put) is re-issued', async (t) => {
+  const D = await tempDir(t);
+  await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });
+  const ca = await loadCertificateAuthority({
+    certificatePem: await readFile(join(D, 'pki/ca.pem'), 'utf8'),
+    privateKeyPem: await readFile(join(D, 'pki/ca-key.pem'), 'utf8'),
+  });
+  const { signLeaf } = await import('../../operator/pki/issue.ts');
+  const { x509 } = await import('../../operator/pki/provider.ts');
+  const { generateKeyPair, exportPublicKeySpki, exportPrivateKeyPem } = await import('../../operator/pki/keys.ts');
+  const keys = await generateKeyPair();
+  const old = await signLeaf(ca, {
+    subject: new x509.Name([{ CN: ['localhost'] }]),
+    subjectPublicKey: await exportPublicKeySpki(keys.publicKey),
+    validity: {},
+    defaultTtlDays: 365,
+    extendedKeyUsages: [x509.ExtendedKeyUsage.serverAuth],
+    extraExtensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }, { type: 'ip', value: '::1' }], false)],
+  });
+  await writeFile(join(D, 'pki/server.pem'), old.certificatePem);
+  await writeFile(join(D, 'pki/server-key.pem'), await exportPrivateKeyPem(keys.privateKey), { mode: 0o600 });
+  const env = await ensureDevEnvironment({ dataDir: D, host: '127.0.0.1', port: 5696 });
+  t.not(env.serverCertPem, old.certificatePem);
+  t.true((new X509Certificate(env.serverCertPem).keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2'));
+});

@@ -6,7 +6,8 @@
  *                                              so credentials issued earlier keep working
  *   D/pki/server.pem, server-key.pem (0600)    server certificate (SANs localhost, 127.0.0.1, ::1
  *                                              and `host`), re-issued when missing, not from this CA,
- *                                              lacking a needed SAN, or in the last third of its life
+ *                                              lacking a needed SAN or the clientAuth usage, or in the
+ *                                              last third of its life
  *   D/manifests/dev.yaml                       KmipScope default, KmipRole admin, KmipClientCredential admin
  *   D/credentials/default/admin/               ca.pem cert.pem key.pem client.pem pykmip.conf
  *   D/kek                                      key-encryption key: created by the store, not here
@@ -56,6 +57,8 @@ import {
 } from './manifests.ts';
 
 export const DEV_CA_TTL_DAYS = 3650;
+/** id-kp-clientAuth. */
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 export const DEV_SERVER_TTL_DAYS = 365;
 export const DEV_CLIENT_TTL_DAYS = 365;
 
@@ -64,6 +67,8 @@ export interface DevEnvironmentOptions {
   /** Host the server listens on / clients connect to (0.0.0.0 and :: become loopback for clients). */
   host: string;
   port: number;
+  /** spec.notifications.endpoint of the admin credential (`--notify-endpoint`). */
+  notifyEndpoint?: string;
 }
 
 export interface DevEnvironment {
@@ -197,6 +202,8 @@ async function ensureServerCertificate(
         keyMatchesCertificate(privateKeyPem, certificatePem) &&
         issuedBy(cert, new X509Certificate(ca.certificatePem)) &&
         !dueForRenewal(cert) &&
+        // Older dev certificates lack clientAuth, which the server needs to connect to Notify/Put endpoints.
+        (cert.keyUsage ?? []).includes(CLIENT_AUTH_OID) &&
         names.dnsNames.every((n) => cert.checkHost(n, { subject: 'never', wildcards: false }) !== undefined) &&
         names.ipAddresses.every((ip) => cert.checkIP(ip) !== undefined);
       if (ok) {
@@ -258,7 +265,7 @@ export async function ensureDevEnvironment(options: DevEnvironmentOptions): Prom
       serialNumber: identity.serialNumber,
       fingerprint: identity.fingerprintSha256,
       notAfter: identity.notAfter.toISOString(),
-    }, adminHeaderCredentials(existing)),
+    }, { headerCredentials: adminHeaderCredentials(existing), notifyEndpoint: options.notifyEndpoint }),
   );
 
   return {

@@ -93,7 +93,16 @@ export function adminHeaderCredentials(docs: Manifest[]): unknown[] | undefined 
   return Array.isArray(hc) ? hc : undefined;
 }
 
-export function devManifests(ids: DevIds, status: CredentialStatus, headerCredentials?: unknown[]): Manifest[] {
+/**
+ * `headerCredentials`: kept on the admin credential (see adminHeaderCredentials); `notifyEndpoint`: the admin
+ * credential's spec.notifications.endpoint (Notify and Put go there).
+ */
+export function devManifests(
+  ids: DevIds,
+  status: CredentialStatus,
+  extra: { headerCredentials?: unknown[] | undefined; notifyEndpoint?: string | undefined } = {},
+): Manifest[] {
+  const { headerCredentials, notifyEndpoint } = extra;
   const metadata = (name: string, uid: string) => ({ name, namespace: DEV_NAMESPACE, uid });
   return [
     {
@@ -112,7 +121,11 @@ export function devManifests(ids: DevIds, status: CredentialStatus, headerCreden
       apiVersion: API_VERSION,
       kind: 'KmipClientCredential',
       metadata: metadata(DEV_CREDENTIAL, ids.credentialId),
-      spec: { scopeRef: { name: DEV_SCOPE }, roleRef: { name: DEV_ROLE }, secretName: DEV_SECRET, ...(headerCredentials ? { headerCredentials } : {}) },
+      spec: {
+        scopeRef: { name: DEV_SCOPE }, roleRef: { name: DEV_ROLE }, secretName: DEV_SECRET,
+        ...(headerCredentials ? { headerCredentials } : {}),
+        ...(notifyEndpoint !== undefined ? { notifications: { endpoint: notifyEndpoint } } : {}),
+      },
       status: { serialNumber: status.serialNumber, fingerprint: status.fingerprint, notAfter: status.notAfter },
     },
   ];

@@ -4,6 +4,18 @@ import { KmipError } from '../messages/errors.ts';
 import { ManagedObject } from './managed-object.ts';
 import type { ObjectCache } from './object-cache.ts';
 
+/**
+ * An object a commit wrote: its stored record before the message (undefined when it is new, or when
+ * this unit of work never read it) and the object as written. For server-to-client Notify / Put.
+ */
+export interface CommittedChange {
+  uid: string;
+  /** Never stored before this commit. */
+  created: boolean;
+  before: Readonly<ObjectRecord> | undefined;
+  after: ManagedObject;
+}
+
 /** A saved object: a private copy for later reads of this message, and its encoding for the commit. */
 interface Pending {
   obj: ManagedObject;
@@ -30,6 +42,8 @@ export class UnitOfWork {
   readonly #owner: string | undefined;
   readonly #pending = new Map<string, Pending | null>();
   readonly #order: string[] = [];
+  /** The stored record each uid had when this unit of work first read it (what a commit changed). */
+  readonly #read = new Map<string, Readonly<ObjectRecord>>();
 
   constructor(store: ObjectStore, scope: string, cache?: ObjectCache, owner?: string) {
     this.#store = store;
@@ -53,18 +67,20 @@ export class UnitOfWork {
 
   /** An object of the scope; one another sub-identity owns is refused (Permission Denied). */
   async get(uid: string): Promise<ManagedObject | undefined> {
-    const obj = await this.#read(uid);
+    const obj = await this.#load(uid);
     if (obj && !this.#visible(obj)) throw new KmipError(ResultReason.PermissionDenied, `object ${uid} belongs to another header credential`);
     return obj;
   }
 
-  async #read(uid: string): Promise<ManagedObject | undefined> {
+  async #load(uid: string): Promise<ManagedObject | undefined> {
     if (this.#pending.has(uid)) return this.#pending.get(uid)?.obj.clone() ?? undefined;
     if (this.#cache && this.#store.getShared) {
       const shared = await this.#store.getShared(this.#scope, uid);
+      if (shared && !this.#read.has(uid)) this.#read.set(uid, shared);
       return shared && this.#cache.objectFor(shared);
     }
     const rec = await this.#store.get(this.#scope, uid);
+    if (rec && !this.#read.has(uid)) this.#read.set(uid, rec);
     return rec && ManagedObject.fromRecord(rec);
   }
 
@@ -97,6 +113,7 @@ export class UnitOfWork {
     const out: ManagedObject[] = [];
     for (const r of stored) {
       if (this.#pending.has(r.uid)) continue;
+      if (!this.#read.has(r.uid)) this.#read.set(r.uid, r);
       out.push(ManagedObject.fromRecord(r));
     }
     for (const uid of this.#order) {
@@ -114,22 +131,30 @@ export class UnitOfWork {
     return this.#pending.size > 0;
   }
 
-  async commit(): Promise<void> {
-    if (this.#pending.size === 0) return;
+  /** Writes everything atomically; resolves, once it is durable, with the objects written (deletes left out). */
+  async commit(): Promise<CommittedChange[]> {
+    if (this.#pending.size === 0) return [];
     const ops: WriteOp[] = [];
+    const changes: CommittedChange[] = [];
     for (const uid of this.#order) {
       const p = this.#pending.get(uid);
       if (p === undefined) continue;
       if (p === null) ops.push({ kind: 'delete', scope: this.#scope, uid });
-      else ops.push(p.record.revision > 0 ? { kind: 'put', record: p.record, expectRevision: p.record.revision } : { kind: 'put', record: p.record });
+      else {
+        ops.push(p.record.revision > 0 ? { kind: 'put', record: p.record, expectRevision: p.record.revision } : { kind: 'put', record: p.record });
+        changes.push({ uid, created: p.record.revision === 0, before: this.#read.get(uid), after: p.obj });
+      }
     }
     await this.#store.write(ops);
     this.#pending.clear();
     this.#order.length = 0;
+    this.#read.clear();
+    return changes;
   }
 
   rollback(): void {
     this.#pending.clear();
     this.#order.length = 0;
+    this.#read.clear();
   }
 }

@@ -61,6 +61,14 @@ export interface CredentialPolicy {
   uploadedCertificatesPem: string[];
   /** Sub-identities requests may name in their header; empty: header credentials are ignored. */
   headerCredentials: HeaderCredentialPolicy[];
+  /** spec.notifications: where the server sends Notify and Put for this credential (kmip-server/notify/). */
+  notifications?: CredentialNotifications;
+}
+
+/** A credential's subscription to server-to-client operations. */
+export interface CredentialNotifications {
+  /** host:port of the client's listener; it must present this credential's certificate. */
+  endpoint: string;
 }
 
 export interface PolicySnapshot {

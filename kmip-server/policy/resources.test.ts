@@ -147,3 +147,14 @@ test('a malformed status.certificateFingerprints grants nothing', async (t) => {
   t.is(authenticate(describePeer(new X509Certificate(genuine.certificatePem), [new X509Certificate(ours.certificatePem)]), snapshot), undefined);
   t.regex(problems.map((p) => p.message).join(), /unreadable certificate data/);
 });
+
+test('spec.notifications subscribes a credential to Notify/Put; a malformed endpoint subscribes nothing', (t) => {
+  const ok = policyFromResources(tenants(cred('team-a', 'agent', { notifications: { endpoint: 'agent.team-a.svc:5696' } }, { serialNumber: '0a', certificateFingerprints: [] })));
+  t.deepEqual([...ok.snapshot.bySerial.values()][0]?.notifications, { endpoint: 'agent.team-a.svc:5696' });
+  t.deepEqual(ok.problems, []);
+  const bad = policyFromResources(tenants(cred('team-a', 'agent', { notifications: { endpoint: 'https://agent' } }, { serialNumber: '0a', certificateFingerprints: [] })));
+  t.is([...bad.snapshot.bySerial.values()][0]?.notifications, undefined);
+  t.regex(bad.problems.map((p) => p.message).join(), /notifications\.endpoint must be host:port/);
+  const none = policyFromResources(tenants(cred('team-a', 'agent', {}, { serialNumber: '0a', certificateFingerprints: [] })));
+  t.false('notifications' in [...none.snapshot.bySerial.values()][0]!);
+});

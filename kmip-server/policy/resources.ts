@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { canonicalFingerprint, canonicalSerialNumber, fingerprintSha256 } from '../../operator/pki/canonical.ts';
 import { expandOperations } from '../operations/permissions.ts';
 import { parseHeaderCredentials } from './header-credentials.ts';
-import { buildSnapshot, type CredentialPolicy, type PolicySnapshot, type RolePolicy, type ScopePolicy } from './model.ts';
+import { buildSnapshot, type CredentialNotifications, type CredentialPolicy, type PolicySnapshot, type RolePolicy, type ScopePolicy } from './model.ts';
 
 /** The fields of the custom resources the server reads; the full schemas live in operator/api. */
 export interface KubeResource {
@@ -108,10 +108,12 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
     }
     const header = parseHeaderCredentials(r.spec?.headerCredentials);
     for (const message of header.problems) problems.push({ resource: label, message });
+    const notifications = notificationsOf(r, label, problems);
     credentials.push({
       id: id(r), namespace: ns, name, scopeId: scope.id, roleId: role.id, serialNumbers: serials,
       ...(issuedFingerprints ? { issuedFingerprints } : {}), fingerprints, uploadedCertificatesPem: uploaded,
       headerCredentials: header.credentials,
+      ...(notifications ? { notifications } : {}),
     });
   }
   // One certificate belongs to one credential: a fingerprint claimed twice grants nothing to either.
@@ -125,4 +127,16 @@ export function policyFromResources(resources: readonly KubeResource[]): { snaps
     c.uploadedCertificatesPem = c.uploadedCertificatesPem.filter((p) => claims.get(fingerprintSha256(new X509Certificate(p).raw)) === 1);
   }
   return { snapshot: buildSnapshot([...scopes.values()], [...roles.values()], credentials), problems };
+}
+
+/** spec.notifications of a KmipClientCredential; a malformed endpoint subscribes nothing and is reported. */
+function notificationsOf(r: KubeResource, label: string, problems: PolicyProblem[]): CredentialNotifications | undefined {
+  const n = r.spec?.notifications;
+  if (n === undefined || n === null) return undefined;
+  const endpoint = typeof n === 'object' ? str((n as { endpoint?: unknown }).endpoint) : undefined;
+  if (!endpoint || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(endpoint)) {
+    problems.push({ resource: label, message: 'spec.notifications.endpoint must be host:port' });
+    return undefined;
+  }
+  return { endpoint };
 }

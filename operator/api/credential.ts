@@ -66,6 +66,29 @@ const headerCredential = object({
     },
   ],
 });
+// --- Server-to-client operations (Notify, Put) --------------------------------------------------
+/**
+ * Where the server sends KMIP Notify and Put for this credential (KMIP leaves registration out of
+ * band: here the operator of the server declares it). The endpoint must present this credential's
+ * own certificate; the server connects with its server certificate. See docs/clients.md.
+ */
+const notifications = object({
+  endpoint: required(string({
+    description: 'host:port of the client\'s KMIP listener that receives Notify and Put requests.',
+    maxLength: 512,
+    rules: [{
+      rule: `self.matches(${celString('^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$')})`,
+      message: 'endpoint must be host:port, e.g. backup-agent.example.com:5696 or [2001:db8::1]:5696',
+    }],
+  })),
+}, {
+  description:
+    'Subscribes this credential to KMIP server-to-client operations: the server sends Put when an object of the scope ' +
+    'is created or registered (to roles allowed operation_get) and Notify when its attributes or state change (to roles ' +
+    'allowed operation_get_attributes or operation_get), to endpoint over mutual TLS. The endpoint must present this ' +
+    "credential's certificate.",
+});
+// -------------------------------------------------------------------------------------------------
 
 const spec = object({
   scopeRef: required(refine(localRef('KmipScope', 'The KmipScope the client works in.'), {
@@ -131,6 +154,7 @@ const spec = object({
       'When none are declared, header credentials are ignored.',
     maxItems: 64,
   }),
+  notifications,
   rolloutRestartTargets: array(object({
     kind: required(stringEnum(ROLLOUT_KINDS)),
     name: required(string({ minLength: 1, maxLength: 253 })),

@@ -87,6 +87,8 @@ export function registerServerController(mgr: Manager, opts: ServerControllerOpt
     const ipAddresses = cfg.certificate.ipAddresses;
     const issuance = createHash('sha256').update(JSON.stringify({
       dnsNames, ipAddresses, keyType: cfg.certificate.keyTypeName, durationMs: cfg.certificate.durationMs, ca: ca.fingerprintSha256,
+      // Certificates issued before the server also acted as a TLS client (Notify/Put) lack clientAuth: re-issue them.
+      usages: 'serverAuth+clientAuth',
     })).digest('hex').slice(0, 32);
     const bundle = opts.clientCaBundle();
     const existing = await mgr.client.get<Secret>(Secrets, namespace, n.tlsSecret);

@@ -124,7 +124,11 @@ export async function signLeaf(
   return describeSigned(cert, ca.chainPem, keySpec);
 }
 
-/** A TLS server certificate (EKU serverAuth) for the given DNS names and IP addresses. */
+/**
+ * A TLS server certificate for the given DNS names and IP addresses. EKU serverAuth, and clientAuth
+ * too: the server presents the same certificate when it connects to a subscribed client's endpoint
+ * to send Notify and Put (KMIP server-to-client operations, kmip-server/notify/).
+ */
 export async function issueServerCertificate(
   ca: CertificateAuthority,
   options: ServerCertificateOptions,
@@ -152,7 +156,7 @@ export async function issueServerCertificate(
     subjectPublicKey: await exportPublicKeySpki(keys.publicKey),
     validity: options,
     defaultTtlDays: DEFAULT_SERVER_TTL_DAYS,
-    extendedKeyUsages: [x509.ExtendedKeyUsage.serverAuth],
+    extendedKeyUsages: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
     extraExtensions: dnsNames.length + ipAddresses.length > 0 ? [san] : [],
   });
   return { ...signed, privateKeyPem: await exportPrivateKeyPem(keys.privateKey) };

@@ -138,13 +138,13 @@ test('CA extensions: basicConstraints CA, keyCertSign|cRLSign, SKI/AKI linkage, 
   t.is(client.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId, i.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
 });
 
-test('server certificate: serverAuth EKU only, DNS and IP SANs, CN = first name', async (t) => {
+test('server certificate: serverAuth and clientAuth EKUs (it also connects to Notify/Put endpoints), DNS and IP SANs, CN = first name', async (t) => {
   const ca = await createRootCa({ commonName: 'CA' });
   const server = await issueServerCertificate(ca, {
     dnsNames: ['localhost', 'kmip.kube-kmip.svc'],
     ipAddresses: ['127.0.0.1', '::1', '10.0.0.7'],
   });
-  t.deepEqual(ekus(server.certificatePem), [x509.ExtendedKeyUsage.serverAuth]);
+  t.deepEqual(ekus(server.certificatePem), [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]);
   t.is(keyUsage(server.certificatePem), x509.KeyUsageFlags.digitalSignature);
   const c = nodeCert(server.certificatePem);
   t.is(c.subject, 'CN=localhost');

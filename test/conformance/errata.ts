@@ -85,6 +85,17 @@ export const ERRATA: readonly Erratum[] = [
     description: 'the Cancel answer expects the recording server\'s literal correlation value 4d6bbfc35fe57fba where it echoes the request\'s $ASYNCHRONOUS_CORRELATION_VALUE (as in TC_32_11 and TC_32_12); run expecting $ASYNCHRONOUS_CORRELATION_VALUE',
     fix: (t) => replaceAfter(t, '<Operation type="Enumeration" value="Cancel"/>', 'value="4d6bbfc35fe57fba"', 'value="$ASYNCHRONOUS_CORRELATION_VALUE"', 2),
   },
+  {
+    path: 'v1.2/TC_NP_2_12_',
+    description:
+      'the four server-to-client requests (Put, Notify) state protocol 1.0 in a 1.2 file whose client requests, and whose 1.1 twin\'s server requests, ' +
+      'state the file\'s version (and they carry 1.1/1.2 attributes: Fresh, Digest Key Format Type); run expecting 1.2',
+    fix: (t) => [1, 2, 3, 4].reduce(
+      (text, n) => replaceAfter(text, '# [Server-to-Client]\n\t<RequestMessage>', '<ProtocolVersionMinor type="Integer" value="0"/>', '<ProtocolVersionMinor type="Integer" value="2"/>', n),
+      t,
+    ),
+    places: 4,
+  },
 ];
 
 /** The erratum for a file, if any. */

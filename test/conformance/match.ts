@@ -57,6 +57,10 @@
  *   the runner supplies `randomizedCiphertext` for that request (an Encrypt under an RSA public key with OAEP
  *   parameters whose private key the vectors register, see oaep.ts) and the actual ciphertext decrypts to the
  *   request's Data; otherwise it fails as any other value. Every other ciphertext compares byte for byte.
+ * - Server-to-client requests (Put, Notify: the server sends them, the run plays the client) are matched
+ *   with the same rules as a response, the expected Request Message against the one received; their
+ *   payload compares as a set (the spec fixes no order for the attributes they carry), and a Put of a
+ *   key the server generated carries server randomness like a Get of it.
  * - Extracted vectors. With `collapseWhitespace` (the 1.0-1.2 vectors, extracted from documents, have runs of
  *   spaces such as "Cryptographic   Length"), text compares with whitespace runs collapsed.
  */
@@ -134,6 +138,8 @@ function tagOf(name: string): number {
 
 /** Operations whose response payload lists compare as sets. */
 const SET_PAYLOADS = new Set(['GetAttributes', 'GetAttributeList', 'Query', 'Locate']);
+/** Server-to-client requests whose payload compares as a set (the attributes a Put or Notify carries). */
+const SET_REQUEST_PAYLOADS = new Set(['Put', 'Notify']);
 
 const NOW_RE = /^NOW(?:([+-])(\d+))?$/;
 
@@ -299,9 +305,11 @@ const ID_TAGS = new Set([TAG.UniqueIdentifier, tagOf('Private Key Unique Identif
  */
 function serverRandom(expItem: XmlElement, actItem: TtlvItem, op: string | undefined, st: State): boolean {
   if (op === 'RNGRetrieve') return true;
-  const payload = expItem.children.find((c) => c.name === 'ResponsePayload');
+  // A server-to-client request (Put, Notify) is matched like a response: its payload is the server's.
+  const payload = expItem.children.find((c) => c.name === 'ResponsePayload' || c.name === 'RequestPayload');
   if (!payload) return false;
-  const actPayload = actItem.type === ItemType.Structure ? actItem.value.find((c) => c.tag === TAG.ResponsePayload) : undefined;
+  const payloadTag = payload.name === 'RequestPayload' ? TAG.RequestPayload : TAG.ResponsePayload;
+  const actPayload = actItem.type === ItemType.Structure ? actItem.value.find((c) => c.tag === payloadTag) : undefined;
   if (actPayload?.type === ItemType.Structure) {
     for (const c of actPayload.value) {
       if (ID_TAGS.has(c.tag) && c.type === ItemType.TextString && st.scope.generatedIds.has(c.value)) return true;
@@ -355,6 +363,7 @@ function matchItem(exp: XmlElement, act: TtlvItem, ctx: Ctx, st: State): Mismatc
       setMode = true;
       if (child.operation === 'GetAttributes') child.inGetAttributes = true;
     }
+    if (tag === TAG.RequestPayload && child.operation !== undefined && SET_REQUEST_PAYLOADS.has(child.operation)) setMode = true;
     if (tag === TAG.Attributes && ctx.inGetAttributes) setMode = true;
     if (tag === TAG.ResponsePayload && child.operation === 'GetAttributes' && child.serverRandom) {
       return matchServerIndexed(exp.children, act.value, child, st);

@@ -23,6 +23,7 @@ import { formatReport, httpEncodingOf, runFile, summaryLine, requiredFailures, t
 import { familyOf, findVectorsDir, listVectorFiles, readVectorSteps, type VectorFile } from './vectors.ts';
 import { skipReason } from './skips.ts';
 import { oaepKeysOf } from './oaep.ts';
+import { startPushListener, type PushListener } from './push-listener.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Certificates for the stub (openssl), made once.
@@ -68,6 +69,38 @@ function stubValue(name: string, type: number, tag: number): TtlvItem | undefine
 
 type Tamper = (response: TtlvItem, index: number) => TtlvItem;
 
+/** Where the stub sends a vector's server-to-client requests (the runner's push listener), and how it may change them. */
+interface PushTarget {
+  endpoint: { host: string; port: number };
+  /** The request(s) to send instead of the vector's (none: nothing is sent). */
+  tamper?: (request: TtlvItem, stepIndex: number) => TtlvItem | TtlvItem[] | undefined;
+}
+
+/** Sends one request over a TLS connection to the push listener (as the server would) and reads the answer. */
+function pushOver(sock: tls.TLSSocket, request: TtlvItem): Promise<TtlvItem> {
+  return new Promise((resolve, reject) => {
+    const framer = new Framer(1 << 22);
+    const onData = (chunk: Buffer): void => {
+      const frames = framer.push(chunk);
+      if (frames.length > 0) {
+        sock.off('data', onData);
+        resolve(decode(frames[0]!));
+      }
+    };
+    sock.on('data', onData);
+    sock.once('error', reject);
+    sock.write(encode(request));
+  });
+}
+
+async function connectPush(target: PushTarget): Promise<tls.TLSSocket> {
+  if (!pki) throw new Error('no PKI');
+  return await new Promise((resolve, reject) => {
+    const s = tls.connect({ ...target.endpoint, ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, checkServerIdentity: () => undefined }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
 /**
  * A TLS server that answers the Nth request of each connection with the Nth expected response of `file` (a path,
  * or a function naming the file for each new connection).
@@ -77,12 +110,19 @@ async function playbackServer(
   tamper?: Tamper,
   /** Which step answers the nth request (default: the nth). */
   schedule: (n: number) => number = (n) => n,
+  /** Plays the server's side of `[Server-to-Client]` steps too: sends them to the runner's listener. */
+  push?: PushTarget,
 ): Promise<{ target: Target; close: () => Promise<void> }> {
   if (!pki) throw new Error('no PKI');
   const server = tls.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (sock) => {
     const framer = new Framer(1 << 22);
-    const steps = readVectorSteps(typeof file === 'string' ? file : file());
+    const all = readVectorSteps(typeof file === 'string' ? file : file());
+    // The client's requests are answered in turn; after each answer the server's own requests that follow it go out.
+    const steps = all.filter((s) => !s.serverToClient);
     let n = 0;
+    let pushSock: tls.TLSSocket | undefined;
+    let chain = Promise.resolve();
+    sock.on('close', () => pushSock?.destroy());
     sock.on('data', (chunk: Buffer) => {
       for (const _frame of framer.push(chunk)) {
         const step = steps[schedule(n)];
@@ -93,7 +133,19 @@ async function playbackServer(
         let resp = elementToTtlv(step.response, { resolveVariable: stubValue });
         if (tamper) resp = tamper(resp, n);
         n++;
-        sock.write(encode(resp));
+        // Answered only after the pushes the previous answer caused went out (the server pushes after its commit).
+        chain = chain.then(async () => {
+          sock.write(encode(resp));
+          if (!push) return;
+          for (let i = step.index + 1; all[i]?.serverToClient; i++) {
+            const req = elementToTtlv(all[i]!.request, { resolveVariable: stubValue });
+            const sent = push.tamper ? push.tamper(req, i) : req;
+            for (const r of sent === undefined ? [] : Array.isArray(sent) ? sent : [sent]) {
+              pushSock ??= await connectPush(push);
+              await pushOver(pushSock, r);
+            }
+          }
+        }).catch(() => { sock.destroy(); });
       }
     });
     sock.on('error', () => undefined);
@@ -104,6 +156,13 @@ async function playbackServer(
     target: { host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
     close: () => new Promise((res) => server.close(() => res())),
   };
+}
+
+/** The runner's listener for server-to-client requests, presenting the stub PKI's client certificate. */
+async function pushListener(): Promise<PushListener> {
+  const l = await startPushListener();
+  l.setCredentials({ ca: pki!.ca, cert: pki!.clientCert, key: pki!.clientKey });
+  return l;
 }
 
 function vector(rel: string): VectorFile | undefined {
@@ -155,19 +214,104 @@ test('every vector file plays back through the runner and the matcher (the vecto
     return;
   }
   let current = '';
-  const stub = await playbackServer(() => current);
+  const listener = await pushListener();
+  const stub = await playbackServer(() => current, undefined, undefined, { endpoint: listener });
   const failed: string[] = [];
   try {
     for (const vf of files) {
       current = vf.path;
-      const r = await runFile(vf, stub.target, { skips: [], errata: [], timeoutMs: 10_000, repeatTimeoutMs: 0 });
+      const r = await runFile(vf, stub.target, { skips: [], errata: [], timeoutMs: 10_000, repeatTimeoutMs: 0, pushes: listener });
       if (r.status !== 'passed') failed.push(`${vf.rel}: ${JSON.stringify(r.mismatch ?? r.error)}`);
     }
   } finally {
     await stub.close();
+    await listener.close();
   }
   t.log(`${files.length} files played back`);
   t.deepEqual(failed, []);
+});
+
+const NP = 'v1.0/TC_NP_2_10_Notify_Put.xml';
+
+/** Replaces the first TextString leaf equal to `from` anywhere in `item`. */
+function replaceText(item: TtlvItem, from: string, to: string): TtlvItem {
+  let done = false;
+  const walk = (i: TtlvItem): TtlvItem => {
+    if (done) return i;
+    if (i.type === ItemType.TextString && i.value === from) {
+      done = true;
+      return { ...i, value: to };
+    }
+    if (i.type === ItemType.Structure) return { ...i, value: i.value.map(walk) };
+    return i;
+  };
+  return walk(item);
+}
+
+test('[Server-to-Client] steps: the server\'s Put and Notify are received, matched and answered; a wrong one, a missing one and one about another object are told apart', async (t) => {
+  const vf = vector(NP);
+  if (!pki || !vf) {
+    t.pass();
+    return;
+  }
+  const listener = await pushListener();
+  t.teardown(() => listener.close());
+  const run = async (tamper?: PushTarget['tamper']): Promise<FileResult> => {
+    const stub = await playbackServer(vf.path, undefined, undefined, { endpoint: listener, ...(tamper ? { tamper } : {}) });
+    try {
+      return await runFile(vf, stub.target, { timeoutMs: 10_000, pushes: listener, pushTimeoutMs: 1500 });
+    } finally {
+      await stub.close();
+    }
+  };
+  const before = listener.received();
+  const ok = await run();
+  t.is(ok.status, 'passed', JSON.stringify({ mismatch: ok.mismatch, error: ok.error }));
+  t.is(listener.received() - before, 4, 'one Put and three Notify went through the listener');
+
+  // The Notify after Modify Attribute (step index 5) carries the wrong value.
+  const wrong = await run((req, i) => (i === 5 ? replaceText(req, 'third   party', 'someone else') : req));
+  t.is(wrong.status, 'failed');
+  t.is(wrong.mismatch?.operation, 'Notify');
+  t.regex(wrong.mismatch?.path ?? '', /RequestPayload\/Attribute/);
+
+  // The Put never comes.
+  const missing = await run((req, i) => (i === 1 ? undefined : req));
+  t.is(missing.status, 'failed');
+  t.is(missing.mismatch?.operation, 'Put');
+  t.regex(missing.mismatch?.message ?? '', /sent no request/);
+
+  // A push about an object of no concern to the file comes first: answered, skipped, the file still passes.
+  const stray = await run((req, i) => (i === 1 ? [replaceText(req, 'stub-unique_identifier_0', 'another-files-key'), req] : req));
+  t.is(stray.status, 'passed', JSON.stringify({ mismatch: stray.mismatch, error: stray.error }));
+  // ...whereas the same stray alone is no answer to the step.
+  const strayOnly = await run((req, i) => (i === 1 ? replaceText(req, 'stub-unique_identifier_0', 'another-files-key') : req));
+  t.regex(strayOnly.mismatch?.message ?? '', /sent no request/);
+});
+
+test('pushes while a file without server-to-client steps runs are answered at once and change nothing', async (t) => {
+  const vf = vector('v1.0/TC_311_10_Create_Destroy.xml');
+  const np = vector(NP);
+  if (!pki || !vf || !np) {
+    t.pass();
+    return;
+  }
+  const listener = await pushListener();
+  t.teardown(() => listener.close());
+  // The stub answers TC_311's requests, and after the first answer pushes TC_NP's Put (about another object).
+  const steps = readVectorSteps(np.path);
+  const put = steps.find((s) => s.serverToClient)!;
+  const stub = await playbackServer(vf.path);
+  const sock = await connectPush({ endpoint: listener });
+  t.teardown(() => sock.destroy());
+  const answer = await pushOver(sock, elementToTtlv(put.request, { resolveVariable: stubValue }));
+  t.is(answer.type, ItemType.Structure, 'answered at once, nobody holding it');
+  try {
+    const r = await runFile(vf, stub.target, { timeoutMs: 10_000, pushes: listener });
+    t.is(r.status, 'passed');
+  } finally {
+    await stub.close();
+  }
 });
 
 test('a [REPEAT] step is polled until the answer turns into the next step\'s', async (t) => {

@@ -10,7 +10,9 @@
  * Server: `node kmip-server/main.ts dev --port 0 --http-port 0 --data-dir <temp>` (or --server with a credentials
  * directory holding ca.pem, cert.pem and key.pem, and --http-server for its HTTPS binding). The MSGENC vectors
  * go to the HTTPS binding (POST /kmip) as TTLV, JSON or XML bodies, as the file names; without a binding they
- * are skipped. --verbose lists the first mismatch of every failed file; --show-messages
+ * are skipped. The run also listens on 127.0.0.1 for the server's Notify and Put requests (the dev server's admin
+ * credential subscribes that listener with --notify-endpoint) and plays the client in the `[Server-to-Client]` steps
+ * of the TC_NP / TC-NP files; with --server those files are skipped. --verbose lists the first mismatch of every failed file; --show-messages
  * adds the request sent and the response received there, as XML. Prints a table per version folder and family, then exactly
  * `conformance: P passed, F failed, S skipped`. Steps marked `# [REPEAT] until ...` are polled for up to
  * --repeat-timeout seconds (default 150; 0 sends them once), so a full run takes a few minutes. Exits 1 when a file of a --require family fails (a family name
@@ -22,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { readCredentialDir, startDevServer, type DevServer } from './server.ts';
 import { formatReport, requiredFailures, runAll, totals, type FileResult, type Target } from './runner.ts';
 import { findVectorsDir, listVectorFiles } from './vectors.ts';
+import { startPushListener, type PushListener } from './push-listener.ts';
 
 const USAGE = `usage: node test/conformance/run.ts [--filter SUBSTRING] [--verbose] [--show-messages] [--json OUT.json]
                                    [--require FAMILY,...] [--server HOST:PORT --credentials DIR [--http-server HOST:PORT]]
@@ -82,6 +85,7 @@ async function main(): Promise<number> {
   }
 
   let server: DevServer | undefined;
+  let listener: PushListener | undefined;
   let target: Target;
   try {
     if (args.server !== undefined) {
@@ -94,10 +98,14 @@ async function main(): Promise<number> {
         target.http = { host: h[1]!.replace(/^\[|\]$/g, ''), port: Number(h[2]) };
       }
     } else {
-      server = await startDevServer();
+      // The client's end of Notify / Put: the dev server's admin credential subscribes it.
+      listener = await startPushListener();
+      server = await startDevServer({ extraArgs: ['--notify-endpoint', listener.endpoint] });
       target = server.target;
+      listener.setCredentials({ ca: target.ca, cert: target.cert, key: target.key });
     }
   } catch (e) {
+    await listener?.close();
     process.stderr.write(`conformance: cannot start the server: ${(e as Error).message}\n`);
     return 2;
   }
@@ -113,6 +121,7 @@ async function main(): Promise<number> {
     results = await runAll(files, target, {
       timeoutMs,
       repeatTimeoutMs,
+      ...(listener ? { pushes: listener } : {}),
       onResult: (r) => {
         done++;
         if (args.verbose) process.stderr.write(`${r.status.toUpperCase().padEnd(7)} ${r.file}\n`);
@@ -128,6 +137,7 @@ async function main(): Promise<number> {
       }
       await server.stop();
     }
+    await listener?.close();
   }
 
   if (args.json !== undefined) {

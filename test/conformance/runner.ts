@@ -18,12 +18,14 @@
 import { KmipConnection } from '../../kmip-server/client/connection.ts';
 import { KmipHttpClient, type HttpEncoding } from '../../kmip-server/client/http.ts';
 import { ItemType, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
+import { Tag } from '../../kmip-server/ttlv/tag.ts';
 import { elementToTtlv, serializeXml, toXml } from '../../kmip-server/ttlv/xml.ts';
 import { formatMismatch, matchResponse, Scope, type Mismatch, type ProtocolVersion } from './match.ts';
 import { skipReason, SKIPS, type SkipRule } from './skips.ts';
 import { ERRATA, erratumFor, type Erratum } from './errata.ts';
-import { readVectorSteps, type VectorFile } from './vectors.ts';
 import { oaepCheckFor, oaepKeysOf } from './oaep.ts';
+import { hasServerToClient, readVectorSteps, type VectorFile, type VectorStep } from './vectors.ts';
+import type { PushSource } from './push-listener.ts';
 
 export interface Target {
   host: string;
@@ -120,6 +122,13 @@ export interface RunOptions {
   repeatTimeoutMs?: number;
   /** Pause between repeats; default 2 s. */
   repeatIntervalMs?: number;
+  /**
+   * Where the server's Notify / Put requests arrive (push-listener.ts); without it files with
+   * server-to-client steps are skipped (skips.ts, unless 'notify').
+   */
+  pushes?: PushSource;
+  /** How long a server-to-client step waits for the server's request; default 10 s. */
+  pushTimeoutMs?: number;
 }
 
 /** The 1.0-1.2 vectors were extracted from documents and carry runs of spaces inside text values. */
@@ -165,7 +174,7 @@ function safeXml(item: TtlvItem): string {
 export async function runFile(vf: VectorFile, target: Target, opts: RunOptions = {}): Promise<FileResult> {
   const started = Date.now();
   const base = { file: vf.rel, version: vf.version, family: vf.family, level: vf.level };
-  const skip = skipReason(vf, opts.skips ?? SKIPS, { http: target.http !== undefined });
+  const skip = skipReason(vf, opts.skips ?? SKIPS, { http: target.http !== undefined, notify: opts.pushes !== undefined });
   if (skip !== undefined) return { ...base, status: 'skipped', reason: skip, requests: 0, requestsSent: 0, durationMs: 0 };
   const erratum = erratumFor(vf.rel, opts.errata ?? ERRATA);
   let steps;
@@ -181,11 +190,26 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
   const oaepKeys = oaepKeysOf(vf.path, vf.family, steps);
   const scope = new Scope(opts.generatedIds ? { generatedIds: opts.generatedIds } : {});
   let conn: Exchange | undefined;
+  // Server-to-client requests wait for this file while it runs (only files that expect them).
+  const pushes = hasServerToClient(steps) ? opts.pushes : undefined;
+  pushes?.hold(true);
   try {
     conn = await openExchange(vf, target, opts.timeoutMs ?? 30_000);
     for (const step of steps) {
       const n = step.index + 1;
       const operation = operationOf(step);
+      if (step.serverToClient) {
+        if (!pushes) {
+          result.error ??= `request ${n}${operation ? ` (${operation})` : ''}: the server sends it, and this run has no listener for it`;
+          break;
+        }
+        const m = await serverToClientStep(step, pushes, scope, collapse, opts);
+        if (m.mismatch && !result.mismatch) {
+          result.mismatch = { ...m.mismatch, request: n, ...(operation ? { operation } : {}) };
+          if (m.receivedXml !== undefined) result.sentXml = m.receivedXml;
+        }
+        continue;
+      }
       scope.noteRequest(step.request);
       let req: TtlvItem;
       try {
@@ -255,11 +279,80 @@ export async function runFile(vf: VectorFile, target: Target, opts: RunOptions =
   } catch (e) {
     result.error ??= (e as Error).message;
   } finally {
+    pushes?.hold(false);
     await conn?.close().catch(() => undefined);
   }
   if (result.mismatch || result.error) result.status = 'failed';
   result.durationMs = Date.now() - started;
   return result;
+}
+
+/** The identifiers this file's responses bound: a server-to-client request about another object is not this file's. */
+function fileObjectIds(scope: Scope): Set<string> {
+  const ids = new Set<string>();
+  for (const [name, v] of scope.vars) if (/IDENTIFIER/.test(name) && v.type === ItemType.TextString) ids.add(v.value);
+  return ids;
+}
+
+
+/** The Unique Identifier a server-to-client request is about. */
+function subjectOf(request: TtlvItem): string | undefined {
+  if (request.type !== ItemType.Structure) return undefined;
+  for (const item of request.value) {
+    if (item.type !== ItemType.Structure) continue;
+    const payload = item.value.find((c) => c.tag === Tag.RequestPayload);
+    const uid = payload?.type === ItemType.Structure ? payload.value.find((c) => c.tag === Tag.UniqueIdentifier) : undefined;
+    if (uid?.type === ItemType.TextString) return uid.value;
+  }
+  return undefined;
+}
+
+/**
+ * A `[Server-to-Client]` step: waits for the server's request about one of this file's objects (others, from
+ * earlier files or other objects, get a plain Success), matches it against the vector's request, and answers
+ * with the vector's recorded response (variables filled in), matched or not, so the server is never left waiting.
+ */
+async function serverToClientStep(
+  step: VectorStep,
+  pushes: PushSource,
+  scope: Scope,
+  collapse: boolean,
+  opts: RunOptions,
+): Promise<{ mismatch?: Mismatch; receivedXml?: string }> {
+  const timeoutMs = opts.pushTimeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  // The version the vector's request states: what the server's request must not exceed.
+  const header = step.request.children.find((c) => c.name === 'RequestHeader');
+  const pv = header?.children.find((c) => c.name === 'ProtocolVersion');
+  const part = (name: string): number => Number(pv?.children.find((c) => c.name === name)?.attrs.value ?? 0);
+  const expectedVersion: ProtocolVersion = pv ? { major: part('ProtocolVersionMajor'), minor: part('ProtocolVersionMinor') } : { major: 1, minor: 0 };
+  for (;;) {
+    const push = await pushes.next(Math.max(0, deadline - Date.now()));
+    if (!push) {
+      return { mismatch: { path: 'RequestMessage', message: `the server sent no request about this file's objects within ${timeoutMs} ms`, expected: 'a server-to-client request', actual: 'absent' } };
+    }
+    const subject = subjectOf(push.request);
+    if (subject === undefined || !fileObjectIds(scope).has(subject)) {
+      push.replySuccess();
+      continue;
+    }
+    let m: Mismatch | undefined;
+    try {
+      m = matchResponse(step.request, push.request, scope, { requestVersion: expectedVersion, collapseWhitespace: collapse, request: push.request });
+    } finally {
+      let answer: TtlvItem | undefined;
+      try {
+        if (step.response) answer = elementToTtlv(step.response, { resolveVariable: (name, type, tag) => scope.resolveForRequest(name, type, tag) });
+      } catch {
+        answer = undefined;
+      }
+      if (answer && collapse) answer = collapseText(answer);
+      if (answer) push.reply(answer);
+      else push.replySuccess();
+    }
+    scope.noteResponse(push.request);
+    return m ? { mismatch: m, receivedXml: safeXml(push.request) } : {};
+  }
 }
 
 /** Runs files in order (one server, one file at a time: files share the server's state). */

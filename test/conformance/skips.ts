@@ -9,8 +9,11 @@ export interface SkipRule {
   family?: string;
   /** Substring of the relative path ("v1.4/TC-NP-1-14.xml"). */
   path?: string;
-  /** Skip only when the run lacks this: 'http' (the server's HTTPS binding). */
-  unless?: 'http';
+  /**
+   * Skip only when the run lacks this: 'http' (the server's HTTPS binding), 'notify' (a listener the
+   * server sends Notify and Put to, see push-listener.ts).
+   */
+  unless?: 'http' | 'notify';
   reason: string;
 }
 
@@ -22,11 +25,13 @@ export const SKIPS: readonly SkipRule[] = [
   },
   {
     family: 'TC_NP',
-    reason: 'Notify and Put are server-to-client operations: the vector has the server send requests',
+    unless: 'notify',
+    reason: 'Notify and Put are server-to-client operations: needs a server that sends them to this run\'s listener (the dev server the run starts does)',
   },
   {
     family: 'TC-NP',
-    reason: 'Notify and Put are server-to-client operations: the vector has the server send requests',
+    unless: 'notify',
+    reason: 'Notify and Put are server-to-client operations: needs a server that sends them to this run\'s listener (the dev server the run starts does)',
   },
   // Answers that describe the recording vendor's server, not KMIP: each is the recording server's self-description
   // or policy, which the spec leaves to the server.
@@ -107,10 +112,11 @@ export const SKIPS: readonly SkipRule[] = [
 export function skipReason(
   file: { rel: string; family: string },
   rules: readonly SkipRule[] = SKIPS,
-  have: { http?: boolean } = {},
+  have: { http?: boolean; notify?: boolean } = {},
 ): string | undefined {
   for (const r of rules) {
     if (r.unless === 'http' && have.http) continue;
+    if (r.unless === 'notify' && have.notify) continue;
     if (r.family !== undefined && r.family === file.family) return r.reason;
     if (r.path !== undefined && file.rel.includes(r.path)) return r.reason;
   }

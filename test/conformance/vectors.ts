@@ -108,6 +108,35 @@ export interface VectorStep {
    * there with time, e.g. a Deactivation Date passing). The note's text.
    */
   repeat?: string;
+  /**
+   * The server sends this request and the client answers it (Notify, Put: KMIP 1.4 §5): marked
+   * `# [Server-to-Client]` in the 1.0-1.2 files; the 1.4 files carry no marks, but Notify and Put
+   * are only ever sent by a server.
+   */
+  serverToClient?: boolean;
+}
+
+/** Operations only a server sends (1.4 §5; 2.x also lets a server send Query and Discover Versions, which no vector does). */
+const SERVER_TO_CLIENT_OPERATIONS = new Set(['Notify', 'Put']);
+
+/** Whether a file has server-to-client steps (see VectorStep.serverToClient). */
+export const hasServerToClient = (steps: readonly VectorStep[]): boolean => steps.some((s) => s.serverToClient === true);
+
+function sentByServer(request: XmlElement): boolean {
+  const ops = request.children
+    .filter((c) => c.name === 'BatchItem')
+    .map((b) => b.children.find((c) => c.name === 'Operation')?.attrs.value);
+  return ops.length > 0 && ops.every((o) => o !== undefined && SERVER_TO_CLIENT_OPERATIONS.has(o));
+}
+
+/** `# [Server-to-Client]` / `# [Client-to-Server]` marks by 1-based line. */
+function directionMarks(text: string): Array<{ line: number; s2c: boolean }> {
+  const out: Array<{ line: number; s2c: boolean }> = [];
+  text.split('\n').forEach((l, i) => {
+    const m = /#\s*\[(Server-to-Client|Client-to-Server)\]/i.exec(l);
+    if (m) out.push({ line: i + 1, s2c: /^server/i.test(m[1]!) });
+  });
+  return out;
 }
 
 /** Reads a vector file into its request/response steps, in order; `fix` may correct its text first (errata.ts). */
@@ -136,13 +165,19 @@ export function vectorSteps(root: XmlElement, text?: string): VectorStep[] {
     const next = kids[i + 1];
     const response = next?.name === 'ResponseMessage' ? next : undefined;
     if (response) i++;
-    steps.push({ index: steps.length, request: el, response });
+    steps.push({ index: steps.length, request: el, response, ...(sentByServer(el) ? { serverToClient: true } : {}) });
   }
   if (text !== undefined) {
     // A note belongs to the first request that starts on or after its line.
     for (const { line, note } of repeatNotes(text)) {
       const step = steps.find((s) => s.request.line >= line);
       if (step) step.repeat = note;
+    }
+    // A request's direction is the last mark before it.
+    const marks = directionMarks(text);
+    for (const s of steps) {
+      const mark = marks.filter((m) => m.line <= s.request.line).pop();
+      if (mark?.s2c) s.serverToClient = true;
     }
   }
   return steps;
