@@ -242,7 +242,11 @@ export class Dispatcher {
       throw err;
     }
     const correlation = this.#opts.pending!.submit(ownerOf(identity), op, async () => {
-      const [result] = await this.#runBatch([item], BatchErrorContinuationOption.Stop, version, identity);
+      // Runs later: the credential may have been deleted or its role narrowed since (admit checks the role again).
+      const current = identity.recheck ? identity.recheck() : identity;
+      if (!current) return { ...base, status: ResultStatus.OperationFailed, reason: ResultReason.PermissionDenied, message: 'the credential no longer exists' };
+      const now: Identity = { ...current, ...(identity.owner !== undefined ? { owner: identity.owner } : {}), ...(identity.headerIdentity !== undefined ? { headerIdentity: identity.headerIdentity } : {}) };
+      const [result] = await this.#runBatch([item], BatchErrorContinuationOption.Stop, version, now);
       const { batchId: _poll, ...outcome } = result!; // a Poll answers with its own Unique Batch Item ID
       return outcome;
     });

@@ -53,8 +53,10 @@ export function kmipHttpHandler(opts: HttpBindingOptions) {
     if (!encoding) return fail(415, 'unsupported Content-Type: use application/octet-stream, application/json or application/xml');
     const socket = req.socket as TLSSocket;
     const cert = socket.getPeerX509Certificate();
-    const identity = cert && socket.authorized ? authenticate(describePeer(cert, opts.caCerts), opts.policy.current()) : undefined;
+    const peer = cert && socket.authorized ? describePeer(cert, opts.caCerts) : undefined;
+    const identity = peer && authenticate(peer, opts.policy.current());
     if (!identity) return fail(403, 'client certificate belongs to no live credential');
+    identity.recheck = () => authenticate(peer!, opts.policy.current());
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > opts.maxMessageBytes) return fail(413, 'message too large');
     const chunks: Buffer[] = [];

@@ -196,6 +196,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
             socket.destroy();
             return;
           }
+          identity.recheck = () => authenticate(peer, opts.policy.current());
           const reply = await dispatcher.handle(frame, identity);
           if (!reply) {
             socket.destroy();

@@ -154,3 +154,38 @@ test('Query reports Asynchronous Capability only when the server takes asynchron
   const sync = harness();
   t.is(await capability((v, op, p) => sync.one(v, op, p)), false);
 });
+
+test('two header sub-identities of one credential cannot poll or cancel each other\'s operations', async (t) => {
+  const s = server(t);
+  const uid = await s.createKey(V1_4);
+  const fred: Identity = { ...identity('scope-a'), owner: 'scope-a-cred/user:Fred', headerIdentity: 'user:Fred' };
+  const barney: Identity = { ...identity('scope-a'), owner: 'scope-a-cred/user:Barney', headerIdentity: 'user:Barney' };
+  const r = await s.one(V1_4, 'Get', [uidItem(uid)], ASYNC_1X, fred);
+  const acv = r.asynchronousCorrelationValue!;
+  t.is((await s.poll(V1_4, acv, barney)).reason, ResultReason.ItemNotFound);
+  t.is((await s.poll(V1_4, acv)).reason, ResultReason.ItemNotFound); // no header credential: not Fred either
+  t.is(await s.cancel(V1_4, acv, barney), CancellationResult.Unavailable);
+  t.is((await s.poll(V1_4, acv, fred)).status, ResultStatus.Success);
+});
+
+test('an operation that starts after its credential is gone or its role narrowed is refused, not run', async (t) => {
+  const s = server(t);
+  const uid = await s.createKey(V1_4);
+  let current: Identity | undefined = identity('scope-a');
+  const who: Identity = { ...identity('scope-a'), recheck: () => current };
+  // Role narrowed between submission and start: admit() sees the current operations.
+  const a = await s.one(V1_4, 'Destroy', [uidItem(uid)], ASYNC_1X, who);
+  t.is(a.statusName, 'OperationPending');
+  current = identity('scope-a', ['operation_get']);
+  const ra = await s.poll(V1_4, a.asynchronousCorrelationValue!, who);
+  t.is(ra.operationName, 'Destroy');
+  t.is(ra.reason, ResultReason.PermissionDenied);
+  // Credential deleted: nothing runs.
+  current = identity('scope-a');
+  const b = await s.one(V1_4, 'Destroy', [uidItem(uid)], ASYNC_1X, who);
+  current = undefined;
+  const rb = await s.poll(V1_4, b.asynchronousCorrelationValue!, who);
+  t.is(rb.reason, ResultReason.PermissionDenied);
+  // The key is still there.
+  t.is((await s.one(V1_4, 'Get', [uidItem(uid)])).status, ResultStatus.Success);
+});

@@ -42,9 +42,10 @@ export const DEFAULT_ASYNC_OPTIONS: AsyncOptions = {
   pollWaitMs: 1000,
 };
 
-/** The owner key of an identity's entries: its scope and its credential, both opaque ids. */
+/** The owner key of an identity's entries: its scope, its credential (opaque ids) and its header sub-identity. */
 export function ownerOf(identity: Identity): string {
-  return `${identity.scopeId}\u0000${identity.credentialId}`;
+  // The header sub-identity too: two users behind one certificate must not poll each other's results.
+  return `${identity.scopeId}\u0000${identity.credentialId}\u0000${identity.owner ?? ''}`;
 }
 
 type State = 'queued' | 'running' | 'done' | 'delivered';

@@ -5,6 +5,12 @@ import type { HeaderCredentialPolicy } from '../policy/model.ts';
  * `scopeId`/`roleId` are the opaque ids (the custom resources' UIDs) carried by the certificate.
  */
 export interface Identity {
+  /**
+   * The identity the current policy gives the same certificate, for work done after the message was answered
+   * (asynchronous operations start up to --async-start-delay-ms later); undefined once the credential is gone.
+   * Absent (tests, benchmarks): the identity is taken as it was.
+   */
+  recheck?: () => Identity | undefined;
   scopeId: string;
   roleId: string;
   /** Human-readable names for logs (namespace/name); never used for decisions. */

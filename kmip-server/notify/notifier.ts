@@ -120,6 +120,12 @@ export class Notifier {
     if (recipients.length === 0) return;
     for (const change of changes) {
       const obj = change.after;
+      // An object a header sub-identity owns is that sub-identity's alone (auth/header-credential.ts); an endpoint
+      // proves only the certificate, not the sub-identity's password, so nothing about it is pushed.
+      if (obj.owner !== undefined) {
+        this.#opts.logger.debug({ uid: obj.uid }, 'object owned by a header credential: no Put or Notify');
+        continue;
+      }
       if (change.created) {
         const why = notPushable(obj);
         if (why !== undefined) {

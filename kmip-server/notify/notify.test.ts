@@ -271,3 +271,46 @@ test('the queue to an endpoint that is down stays bounded: the oldest messages a
   t.is(s.delivered, 0);
   t.true(logs.some((l) => l.includes('notification queue full')));
 });
+
+test('an object a header sub-identity owns is never pushed: no Put, no Notify', async (t) => {
+  const ca = await createRootCa({ commonName: 'notify test CA' });
+  const cert = await issue(ca, 'reader');
+  const gone = await startPushListener();
+  const endpoint = gone.endpoint;
+  await gone.close();
+  const { snapshot } = policyFromResources([
+    ...resources([]),
+    {
+      kind: 'KmipClientCredential', metadata: { namespace: 'default', name: 'sub', uid: 'cred-sub' },
+      spec: { scopeRef: { name: 's' }, roleRef: { name: 'reader' }, notifications: { endpoint } },
+      status: { serialNumber: cert.serialNumber, certificateFingerprints: [cert.fingerprintSha256] },
+    },
+  ]);
+  const serverCert = await issueServerCertificate(ca, { ipAddresses: ['127.0.0.1'] });
+  const notifier = new Notifier({
+    policy: new StaticPolicySource(snapshot),
+    tls: () => ({ certPem: serverCert.certificatePem, keyPem: serverCert.privateKeyPem, caCerts: [new X509Certificate(ca.certificatePem)] }),
+    logger: pino({ level: 'silent' }),
+    limits: { queueLimit: 100, backoffMs: 10_000, maxBackoffMs: 10_000, maxAttempts: 100 },
+  });
+  t.teardown(() => notifier.close());
+  const identity = { scopeId: SCOPE, roleId: 'role-reader', scopeName: 'default/s', roleName: 'default/reader', credentialName: 'default/x', credentialId: 'cred-x', operations: new Set(['operation_get']) };
+  const make = (uid: string, owner?: string) => new ManagedObject({
+    uid, scope: SCOPE, objectType: 7, owner,
+    attributes: [{ name: 'State', value: { tag: Tag.AttributeValue, type: ItemType.Enumeration, value: State.PreActive } }],
+    body: struct(Tag.SecretData, [struct(Tag.KeyBlock, [])]),
+  });
+  const owned = make('owned', 'cred-x/user:Fred');
+  const changed = make('owned', 'cred-x/user:Fred');
+  changed.attributes.push({ name: 'x-note', value: { tag: Tag.AttributeValue, type: ItemType.TextString, value: 'changed' } });
+  notifier.committed(identity, V1_4, [{ uid: owned.uid, created: true, before: undefined, after: owned }]);
+  notifier.committed(identity, V1_4, [{ uid: owned.uid, created: false, before: owned.toRecord(), after: changed }]);
+  await new Promise((r) => setTimeout(r, 100));
+  const none = notifier.stats();
+  t.is(none.queued + none.dropped + none.delivered + none.failed, 0);
+  // The same object without an owner is queued for the subscriber (the endpoint is down, so it waits).
+  notifier.committed(identity, V1_4, [{ uid: 'open', created: true, before: undefined, after: make('open') }]);
+  const deadline = Date.now() + 5000;
+  while (notifier.stats().queued + notifier.stats().failed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.true(notifier.stats().queued + notifier.stats().failed > 0);
+});
