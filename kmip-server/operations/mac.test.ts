@@ -61,7 +61,7 @@ test('Hash: SHA-256 and SHA-512 of the CS-AC-M-7 data, by parts, SHA3; without a
   t.is((await h.one(V2_1, 'Hash', [sha(H.Tiger), bytes(Tag.Data, DATA)])).reason, ResultReason.UnsupportedCryptographicParameters);
 });
 
-test('RNG Retrieve returns Data Length random bytes; RNG Seed reports the amount accepted', async (t) => {
+test('RNG Retrieve returns Data Length random bytes; RNG Seed says it used none of the seed (Data Length 0), and still requires Data', async (t) => {
   const h = harness();
   const a = bytesOf(ok(await h.one(V1_4, 'RNGRetrieve', [int(Tag.DataLength, 32)])), Tag.Data)!;
   const b = bytesOf(ok(await h.one(V1_4, 'RNGRetrieve', [int(Tag.DataLength, 32)])), Tag.Data)!;
@@ -71,5 +71,6 @@ test('RNG Retrieve returns Data Length random bytes; RNG Seed reports the amount
   t.is((await h.one(V1_4, 'RNGRetrieve', [int(Tag.DataLength, 2 * 1024 * 1024)])).reason, ResultReason.InvalidField);
   const s = ok(await h.one(V1_2, 'RNGSeed', [bytes(Tag.Data, Buffer.alloc(32, 1))]));
   const len = s.payload?.value.find((i) => i.tag === Tag.DataLength);
-  t.deepEqual(len, int(Tag.DataLength, 32));
+  t.deepEqual(len, int(Tag.DataLength, 0));
+  t.is((await h.one(V1_2, 'RNGSeed', [])).statusName, 'OperationFailed');
 });
