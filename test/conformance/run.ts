@@ -2,7 +2,7 @@
 /**
  * KMIP conformance run: the OASIS XML test vectors against a fresh development server.
  *
- *   npm run conformance -- [--filter SUBSTRING] [--verbose] [--show-messages] [--json OUT.json] [--require FAMILY,...]
+ *   npm run conformance -- [--filter SUBSTRING] [--exclude SUBSTRING] [--verbose] [--show-messages] [--json OUT.json] [--require FAMILY,...]
  *                          [--server HOST:PORT --credentials DIR [--http-server HOST:PORT]] [--timeout MS]
  *                          [--repeat-timeout SECONDS]
  *
@@ -26,7 +26,7 @@ import { formatReport, requiredFailures, runAll, totals, type FileResult, type T
 import { findVectorsDir, listVectorFiles } from './vectors.ts';
 import { startPushListener, type PushListener } from './push-listener.ts';
 
-const USAGE = `usage: node test/conformance/run.ts [--filter SUBSTRING] [--verbose] [--show-messages] [--json OUT.json]
+const USAGE = `usage: node test/conformance/run.ts [--filter SUBSTRING] [--exclude SUBSTRING] [--verbose] [--show-messages] [--json OUT.json]
                                    [--require FAMILY,...] [--server HOST:PORT --credentials DIR [--http-server HOST:PORT]]
                                    [--timeout MS] [--repeat-timeout SECONDS]
 `;
@@ -37,6 +37,7 @@ async function main(): Promise<number> {
     args = parseArgs({
       options: {
         filter: { type: 'string', multiple: true },
+        exclude: { type: 'string', multiple: true },
         verbose: { type: 'boolean', short: 'v' },
         'show-messages': { type: 'boolean' },
         json: { type: 'string' },
@@ -78,7 +79,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const filters = args.filter ?? [];
-  const files = listVectorFiles(dir).filter((f) => filters.length === 0 || filters.some((s) => f.rel.includes(s)));
+  const excludes = args.exclude ?? [];
+  const files = listVectorFiles(dir)
+    .filter((f) => filters.length === 0 || filters.some((s) => f.rel.includes(s)))
+    .filter((f) => !excludes.some((s) => f.rel.includes(s)));
   if (files.length === 0) {
     process.stderr.write(`conformance: no vector files in ${dir}${filters.length ? ` match ${filters.join(', ')}` : ''}\n`);
     return 2;
