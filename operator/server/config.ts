@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_ASYNC_OPTIONS, type AsyncOptions } from '../../kmip-server/async/pending.ts';
 import { parseKeySpec, type KeySpec } from '../pki/index.ts';
 import { parseDuration } from '../runtime/duration.ts';
 
@@ -27,6 +28,11 @@ export interface ServerConfig {
   limits: {
     maxMessageBytes: number; maxConnections: number; idleTimeoutMs: number; handshakeTimeoutMs: number; messageTimeoutMs: number;
   };
+  /**
+   * Asynchronous requests (Operation Pending, Poll, Cancel; docs/clients.md): the server's --async-* flags. Results live
+   * in the memory of one replica; maxTotal 0 turns asynchronous processing off.
+   */
+  async: Pick<AsyncOptions, 'startDelayMs' | 'maxPerClient' | 'maxTotal' | 'resultTtlMs'>;
   /** "" = all namespaces. */
   watchNamespace: string;
   http: { enabled: boolean; port: number };
@@ -216,6 +222,16 @@ export function parseServerConfig(text: string): ServerConfig {
   };
   l.done();
 
+  // The server's own defaults (kmip-server/async/pending.ts), so an absent key means what the bare server does.
+  const a = f.nested('async');
+  const asyncOptions = {
+    startDelayMs: a.int('startDelayMs', DEFAULT_ASYNC_OPTIONS.startDelayMs, 0, 600_000),
+    maxPerClient: a.int('maxPerClient', DEFAULT_ASYNC_OPTIONS.maxPerClient, 1, 1_000_000),
+    maxTotal: a.int('maxTotal', DEFAULT_ASYNC_OPTIONS.maxTotal, 0, 1_000_000),
+    resultTtlMs: a.int('resultTtlMs', DEFAULT_ASYNC_OPTIONS.resultTtlMs, 1000, 86_400_000),
+  };
+  a.done();
+
   const watchNamespace = f.string('watchNamespace', '', (s) => (s === '' || DNS_LABEL.test(s) ? undefined : 'not a namespace name'));
   const h = f.nested('http');
   const http = { enabled: h.bool('enabled', false), port: h.int('port', 5697, 1, 65535) };
@@ -235,7 +251,7 @@ export function parseServerConfig(text: string): ServerConfig {
   p.done();
   f.done();
   return {
-    name, serviceAccountName, image, imagePullPolicy, imagePullSecrets, replicas, storage, service, certificate, tls, limits,
+    name, serviceAccountName, image, imagePullPolicy, imagePullSecrets, replicas, storage, service, certificate, tls, limits, async: asyncOptions,
     watchNamespace, http, logLevel, resources, podAnnotations, podLabels, nodeSelector, tolerations, affinity, priorityClassName,
     podDisruptionBudget, trustedIssuersPem,
   };

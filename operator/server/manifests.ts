@@ -73,6 +73,10 @@ export function serverArgs(cfg: ServerConfig, namespace: string): string[] {
     '--idle-timeout-ms', String(cfg.limits.idleTimeoutMs),
     '--handshake-timeout-ms', String(cfg.limits.handshakeTimeoutMs),
     '--message-timeout-ms', String(cfg.limits.messageTimeoutMs),
+    '--async-start-delay-ms', String(cfg.async.startDelayMs),
+    '--async-max-per-client', String(cfg.async.maxPerClient),
+    '--async-max-total', String(cfg.async.maxTotal),
+    '--async-result-ttl-ms', String(cfg.async.resultTtlMs),
     '--log-level', cfg.logLevel,
   ];
   return args;

@@ -79,6 +79,8 @@ test('the schema refuses values the operator would refuse: sqlite with 2 replica
     ['server.certificate.keyType=ec-p999', '/server/certificate/keyType'],
     ['server.storage.size=lots', '/server/storage/size'],
     ['server.service.type=ExternalName', '/server/service/type'],
+    ['server.async.maxTotal=-1', '/server/async/maxTotal'],
+    ['server.async.resultTtlMs=0', '/server/async/resultTtlMs'],
   ] as const) {
     const r = helm(['template', 'kube-kmip', CHART_DIR, '--set', set]);
     t.not(r.status, 0, `accepted --set ${set}`);
@@ -141,7 +143,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   const text = serverYaml(renderChart());
   const doc = parseYaml(text) as Record<string, unknown>;
   t.deepEqual(Object.keys(doc).sort(), [
-    'affinity', 'certificate', 'http', 'image', 'imagePullPolicy', 'imagePullSecrets', 'limits', 'logLevel', 'name', 'nodeSelector',
+    'affinity', 'async', 'certificate', 'http', 'image', 'imagePullPolicy', 'imagePullSecrets', 'limits', 'logLevel', 'name', 'nodeSelector',
     'podAnnotations', 'podDisruptionBudget', 'podLabels', 'priorityClassName', 'replicas', 'resources', 'service',
     'serviceAccountName', 'storage', 'tls', 'tolerations', 'trustedIssuers', 'watchNamespace',
   ]);
@@ -157,6 +159,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   t.is(cfg.certificate.durationMs, 2160 * 3_600_000);
   t.deepEqual(cfg.tls, { minVersion: 'TLSv1.2', tls12Ciphers: '', legacyCiphers: false });
   t.deepEqual(cfg.limits, { maxMessageBytes: 1_048_576, maxConnections: 1024, idleTimeoutMs: 300_000, handshakeTimeoutMs: 10_000, messageTimeoutMs: 30_000 });
+  t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 10_000, resultTtlMs: 600_000 });
   t.is(cfg.watchNamespace, '');
   t.deepEqual(cfg.http, { enabled: false, port: 5697 });
   t.deepEqual(cfg.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
@@ -182,6 +185,7 @@ test('server.yaml with every non-default value: passed through, image settings f
   t.is(cfg.tls.minVersion, 'TLSv1.3');
   t.true(cfg.tls.legacyCiphers);
   t.is(cfg.limits.maxConnections, 4096);
+  t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 5000, resultTtlMs: 120_000 });
   t.deepEqual(cfg.http, { enabled: true, port: 15697 });
   t.is(cfg.watchNamespace, 'team-a');
   t.deepEqual(cfg.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } });
@@ -190,6 +194,12 @@ test('server.yaml with every non-default value: passed through, image settings f
   t.is(cfg.podDisruptionBudget.maxUnavailable, 2);
   // An explicit server image wins over the chart's.
   t.is(parseServerConfig(serverYaml(renderChart({ server: { image: 'other/kmip:9' } }))).image, 'other/kmip:9');
+});
+
+test('server.async.maxTotal 0 (asynchronous processing off) passes the schema and reaches the operator', (t) => {
+  const cfg = parseServerConfig(serverYaml(renderChart({ server: { async: { maxTotal: 0 } } })));
+  t.is(cfg.async.maxTotal, 0);
+  t.is(cfg.async.maxPerClient, 100);
 });
 
 test('server.trustedIssuers reaches the operator as CA certificates; the schema refuses what is not PEM', async (t) => {

@@ -128,6 +128,7 @@ export const NON_DEFAULT_VALUES: Values = {
     certificate: { hostnames: ['kmip.example.com'], ipAddresses: ['192.0.2.10', '2001:db8::10'], keyType: 'ec-p384', duration: '720h' },
     tls: { minVersion: 'TLSv1.3', legacyCiphers: true },
     limits: { maxConnections: 4096 },
+    async: { maxTotal: 5000, resultTtlMs: 120_000 },
     http: { enabled: true, port: 15697 },
     watchNamespace: 'team-a',
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } },
