@@ -1,10 +1,11 @@
 import { Tag } from '../ttlv/tag.ts';
 import { DestroyAction, QueryFunction, RNGAlgorithm, RNGMode, ShreddingAlgorithm, UnwrapMode } from '../ttlv/enums.ts';
-import { ItemType, bool, enumeration, struct, text, type TtlvItem } from '../ttlv/types.ts';
+import { ItemType, bool, enumeration, int, struct, text, type TtlvItem } from '../ttlv/types.ts';
 import { enumValueDef, tagByValue, type Version } from '../ttlv/spec/names.ts';
 import { atLeast, versionString, type ProtocolVersion } from '../messages/version.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import { OBJECT_TAG } from './common.ts';
+import { CLAIMED_PROFILES } from './profiles.ts';
 
 const specVersion = (v: ProtocolVersion): Version => versionString(v) as Version;
 
@@ -29,8 +30,10 @@ const known = (items: TtlvItem[], v: ProtocolVersion): TtlvItem[] => items.filte
  * - Capabilities (1.3+): asynchronous operations when the server takes them (ctx.pending, async/pending.ts); no
  *   streaming, no attestation; batch Undo and Continue.
  * - RNGs (1.3+): one RNG, Unspecified.
+ * - Profiles (1.3+): a Profile Information per profile of profiles.ts (each proven by a conformance vector family)
+ *   whose Profile Name exists at the request's version; 2.x adds its Profile Version.
  * - Storage Protection Masks (2.0+): an empty list (the server does not offer protection storage choices).
- * - Application Namespaces, Extension List / Map, Attestation Types, Validations, Profiles, Client Registration
+ * - Application Namespaces, Extension List / Map, Attestation Types, Validations, Client Registration
  *   Methods, Defaults Information: this server has none to declare, so they add nothing.
  * The response lists items in the order of the spec's response table, whatever the order of the functions.
  */
@@ -55,6 +58,13 @@ export const query: OperationHandler = async (payload, ctx) => {
   }
   if (asked.has(QueryFunction.QueryRNGs) && tagIn(Tag.RNGParameters, v)) {
     out.push(struct(Tag.RNGParameters, [enumeration(Tag.RNGAlgorithm, RNGAlgorithm.Unspecified)]));
+  }
+  if (asked.has(QueryFunction.QueryProfiles) && tagIn(Tag.ProfileInformation, v)) {
+    for (const p of CLAIMED_PROFILES) {
+      if (!enumIn('Profile Name', p.name, v)) continue;
+      const version = p.version ? [struct(Tag.ProfileVersion, [int(Tag.ProfileVersionMajor, p.version.major), int(Tag.ProfileVersionMinor, p.version.minor)])] : [];
+      out.push(struct(Tag.ProfileInformation, known([enumeration(Tag.ProfileName, p.name), ...version], v)));
+    }
   }
   if (asked.has(QueryFunction.QueryCapabilities) && tagIn(Tag.CapabilityInformation, v)) {
     out.push(struct(Tag.CapabilityInformation, known([
