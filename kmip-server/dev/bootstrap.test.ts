@@ -12,6 +12,8 @@ import {
   loadCertificateAuthority,
 } from '../../operator/pki/index.ts';
 import { ensureDevEnvironment, issueDevCredential, serverNames, clientHost } from './bootstrap.ts';
+import { policyFromResources } from '../policy/resources.ts';
+import type { KubeResource } from '../policy/resources.ts';
 
 async function tempDir(t: import('ava').ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kmip-dev-'));
@@ -174,6 +176,10 @@ test('manifests parse into the three kinds with the live serial and fingerprint'
   t.is(credential.status!['serialNumber'], cert.serialNumber.toLowerCase());
   t.is(credential.status!['fingerprint'], cert.fingerprint256.replaceAll(':', '').toLowerCase());
   t.is(credential.status!['notAfter'], new Date(cert.validTo).toISOString());
+  // Bound to the exact certificate, as the operator's status is: the policy has no complaint about it.
+  t.deepEqual(credential.status!['certificateFingerprints'], [cert.fingerprint256.replaceAll(':', '').toLowerCase()]);
+  const { problems } = policyFromResources(docs as unknown as KubeResource[]);
+  t.deepEqual(problems, []);
 });
 
 test('a second run reuses the CA, ids, server and admin certificates and rewrites nothing', async (t) => {

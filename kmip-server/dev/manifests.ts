@@ -126,7 +126,7 @@ export function devManifests(
         ...(headerCredentials ? { headerCredentials } : {}),
         ...(notifyEndpoint !== undefined ? { notifications: { endpoint: notifyEndpoint } } : {}),
       },
-      status: { serialNumber: status.serialNumber, fingerprint: status.fingerprint, notAfter: status.notAfter },
+      status: { serialNumber: status.serialNumber, certificateFingerprints: [status.fingerprint], fingerprint: status.fingerprint, notAfter: status.notAfter },
     },
   ];
 }
