@@ -227,8 +227,11 @@ test('nothing is sent before the write is acknowledged, and a client that did no
   t.is(uidOf(itemOf(put!).payload), uid);
 });
 
-test('the queue to an endpoint that is down stays bounded: the oldest messages are dropped with a warning', async (t) => {
-  t.timeout(30_000);
+/**
+ * A Notifier whose one subscriber ('reader' role, operation_get) listens at an endpoint that is down: nothing is
+ * delivered, so what the notifier queues, drops or never takes shows in its stats.
+ */
+async function notifierWithDownSubscriber(t: { teardown(fn: () => unknown): void }, queueLimit: number, logger: pino.Logger) {
   const ca = await createRootCa({ commonName: 'notify test CA' });
   const cert = await issue(ca, 'reader');
   // A port nothing listens on: take one, then close it.
@@ -243,17 +246,23 @@ test('the queue to an endpoint that is down stays bounded: the oldest messages a
       status: { serialNumber: cert.serialNumber, certificateFingerprints: [cert.fingerprintSha256] },
     },
   ]);
-  const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
   const serverCert = await issueServerCertificate(ca, { ipAddresses: ['127.0.0.1'] });
   const notifier = new Notifier({
     policy: new StaticPolicySource(snapshot),
     tls: () => ({ certPem: serverCert.certificatePem, keyPem: serverCert.privateKeyPem, caCerts: [new X509Certificate(ca.certificatePem)] }),
-    logger: pino({ level: 'info' }, sink),
-    limits: { queueLimit: 5, backoffMs: 10_000, maxBackoffMs: 10_000, maxAttempts: 100 },
+    logger,
+    limits: { queueLimit, backoffMs: 10_000, maxBackoffMs: 10_000, maxAttempts: 100 },
   });
   t.teardown(() => notifier.close());
   const identity = { scopeId: SCOPE, roleId: 'role-reader', scopeName: 'default/s', roleName: 'default/reader', credentialName: 'default/x', credentialId: 'cred-x', operations: new Set(['operation_get']) };
+  return { notifier, identity };
+}
+
+test('the queue to an endpoint that is down stays bounded: the oldest messages are dropped with a warning', async (t) => {
+  t.timeout(30_000);
+  const logs: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
+  const { notifier, identity } = await notifierWithDownSubscriber(t, 5, pino({ level: 'info' }, sink));
   for (let i = 0; i < 20; i++) {
     const obj = new ManagedObject({
       uid: `obj-${i}`, scope: SCOPE, objectType: 7,
@@ -273,28 +282,7 @@ test('the queue to an endpoint that is down stays bounded: the oldest messages a
 });
 
 test('an object a header sub-identity owns is never pushed: no Put, no Notify', async (t) => {
-  const ca = await createRootCa({ commonName: 'notify test CA' });
-  const cert = await issue(ca, 'reader');
-  const gone = await startPushListener();
-  const endpoint = gone.endpoint;
-  await gone.close();
-  const { snapshot } = policyFromResources([
-    ...resources([]),
-    {
-      kind: 'KmipClientCredential', metadata: { namespace: 'default', name: 'sub', uid: 'cred-sub' },
-      spec: { scopeRef: { name: 's' }, roleRef: { name: 'reader' }, notifications: { endpoint } },
-      status: { serialNumber: cert.serialNumber, certificateFingerprints: [cert.fingerprintSha256] },
-    },
-  ]);
-  const serverCert = await issueServerCertificate(ca, { ipAddresses: ['127.0.0.1'] });
-  const notifier = new Notifier({
-    policy: new StaticPolicySource(snapshot),
-    tls: () => ({ certPem: serverCert.certificatePem, keyPem: serverCert.privateKeyPem, caCerts: [new X509Certificate(ca.certificatePem)] }),
-    logger: pino({ level: 'silent' }),
-    limits: { queueLimit: 100, backoffMs: 10_000, maxBackoffMs: 10_000, maxAttempts: 100 },
-  });
-  t.teardown(() => notifier.close());
-  const identity = { scopeId: SCOPE, roleId: 'role-reader', scopeName: 'default/s', roleName: 'default/reader', credentialName: 'default/x', credentialId: 'cred-x', operations: new Set(['operation_get']) };
+  const { notifier, identity } = await notifierWithDownSubscriber(t, 100, pino({ level: 'silent' }));
   const make = (uid: string, owner?: string) => new ManagedObject({
     uid, scope: SCOPE, objectType: 7, owner,
     attributes: [{ name: 'State', value: { tag: Tag.AttributeValue, type: ItemType.Enumeration, value: State.PreActive } }],
