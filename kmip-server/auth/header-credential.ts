@@ -8,6 +8,7 @@ import { headerCredentialKey } from '../policy/header-credentials.ts';
 import type { DeviceIdentity, HeaderCredentialPolicy } from '../policy/model.ts';
 import { decoyHash, verifyPassword, type ParsedHash } from './password-hash.ts';
 import type { Identity } from './identity.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 
 /** The Device Credential's fields, by the names the policy uses. */
 const DEVICE_TAGS: ReadonlyArray<readonly [keyof DeviceIdentity, number]> = [
@@ -63,11 +64,11 @@ export async function applyHeaderCredential(header: StructureItem, identity: Ide
   }
   if (!match) {
     // An unknown name costs what a wrong password costs.
-    if (password !== undefined) await verifyPassword(password, DECOY);
+    if (password !== undefined) await slowChecks.run(identity.credentialId, () => verifyPassword(password!, DECOY));
     throw refused();
   }
   if (match.passwordHash) {
-    if (password === undefined || !(await passwordMatches(password, match.passwordHash))) throw refused();
+    if (password === undefined || !(await passwordMatches(password, match.passwordHash, identity.credentialId))) throw refused();
   } else if (password !== undefined) {
     // A device declared without a password: a password here would be checked by nothing.
     throw refused();
@@ -82,6 +83,9 @@ function sameDevice(a: DeviceIdentity, b: DeviceIdentity): boolean {
 
 const DECOY: ParsedHash = decoyHash();
 
+/** scrypt runs one at a time per KmipClientCredential (one-at-a-time.ts): wrong passwords cannot take every core. */
+const slowChecks = new OneAtATime();
+
 /**
  * Passwords already verified, per parsed hash, as keyed HMACs (the key lives only in this
  * process): scrypt is deliberately slow, and a client sends its credential in every message. A
@@ -92,11 +96,11 @@ const verified = new WeakMap<ParsedHash, string[]>();
 const VERIFIED_PER_HASH = 4;
 const cacheKey = randomBytes(32);
 
-async function passwordMatches(password: string, hash: ParsedHash): Promise<boolean> {
+async function passwordMatches(password: string, hash: ParsedHash, credentialId: string): Promise<boolean> {
   const mac = createHmac('sha256', cacheKey).update(password, 'utf8').digest('base64');
   const seen = verified.get(hash);
   if (seen?.includes(mac)) return true;
-  if (!(await verifyPassword(password, hash))) return false;
+  if (!(await slowChecks.run(credentialId, () => verifyPassword(password, hash)))) return false;
   const list = seen ?? [];
   list.push(mac);
   if (list.length > VERIFIED_PER_HASH) list.shift();
