@@ -20,6 +20,7 @@ import type { ObjectStore } from './store/types.ts';
 import { StoreConflictError } from './store/types.ts';
 import { StoreUidInUseError } from './store/common.ts';
 import { ownerOf, type PendingOperations } from './async/pending.ts';
+import { headerCredentialKey } from './policy/header-credentials.ts';
 import { asyncIndicator, mayRunAsynchronously } from './async/indicator.ts';
 
 /** Times a message is run when its commit loses a race with another connection. */
@@ -245,6 +246,9 @@ export class Dispatcher {
       // Runs later: the credential may have been deleted or its role narrowed since (admit checks the role again).
       const current = identity.recheck ? identity.recheck() : identity;
       if (!current) return { ...base, status: ResultStatus.OperationFailed, reason: ResultReason.PermissionDenied, message: 'the credential no longer exists' };
+      if (identity.recheck && identity.headerIdentity !== undefined && !(current.headerCredentials ?? []).some((h) => headerCredentialKey(h) === identity.headerIdentity)) {
+        return { ...base, status: ResultStatus.OperationFailed, reason: ResultReason.PermissionDenied, message: 'the header credential is no longer declared' };
+      }
       const now: Identity = { ...current, ...(identity.owner !== undefined ? { owner: identity.owner } : {}), ...(identity.headerIdentity !== undefined ? { headerIdentity: identity.headerIdentity } : {}) };
       const [result] = await this.#runBatch([item], BatchErrorContinuationOption.Stop, version, now);
       const { batchId: _poll, ...outcome } = result!; // a Poll answers with its own Unique Batch Item ID

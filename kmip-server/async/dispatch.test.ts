@@ -186,6 +186,15 @@ test('an operation that starts after its credential is gone or its role narrowed
   current = undefined;
   const rb = await s.poll(V1_4, b.asynchronousCorrelationValue!, who);
   t.is(rb.reason, ResultReason.PermissionDenied);
+  // A header user taken out of the credential's spec: its pending work does not run either.
+  const fredPolicy = { kind: 'user' as const, username: 'Fred', passwordHash: 'unused' };
+  current = { ...identity('scope-a'), headerCredentials: [fredPolicy] as unknown as Identity['headerCredentials'] };
+  const fred: Identity = { ...who, owner: 'scope-a-cred/user:Fred', headerIdentity: 'user:Fred' };
+  const c = await s.one(V1_4, 'Get', [uidItem(uid)], ASYNC_1X, fred);
+  t.is((await s.poll(V1_4, c.asynchronousCorrelationValue!, fred)).status, ResultStatus.Success, 'still declared: runs');
+  const d = await s.one(V1_4, 'Destroy', [uidItem(uid)], ASYNC_1X, fred);
+  current = identity('scope-a');
+  t.is((await s.poll(V1_4, d.asynchronousCorrelationValue!, fred)).reason, ResultReason.PermissionDenied);
   // The key is still there.
   t.is((await s.one(V1_4, 'Get', [uidItem(uid)])).status, ResultStatus.Success);
 });
