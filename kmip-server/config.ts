@@ -87,6 +87,8 @@ Options:
   --async-max-total N      the same across all clients; 0 answers everything synchronously; default ${DEFAULT_ASYNC_OPTIONS.maxTotal}
   --async-result-ttl-ms N  how long a finished asynchronous operation is remembered for Poll/Cancel
                            (in memory only); default ${DEFAULT_ASYNC_OPTIONS.resultTtlMs}
+  --async-max-result-bytes N  encoded bytes of finished results not yet polled, across all clients;
+                           beyond it requests are answered synchronously; default ${DEFAULT_ASYNC_OPTIONS.maxResultBytes}
   --log-level L            pino level (default info)
 `;
 
@@ -121,6 +123,7 @@ export function parseCli(argv: string[]): CliConfig {
       'async-max-per-client': { type: 'string' },
       'async-max-total': { type: 'string' },
       'async-result-ttl-ms': { type: 'string' },
+      'async-max-result-bytes': { type: 'string' },
       'log-level': { type: 'string' },
       policy: { type: 'string' },
       namespace: { type: 'string' },
@@ -196,6 +199,7 @@ export function parseCli(argv: string[]): CliConfig {
       maxPerClient: int('async-max-per-client', values['async-max-per-client'], DEFAULT_ASYNC_OPTIONS.maxPerClient),
       maxTotal: int('async-max-total', values['async-max-total'], DEFAULT_ASYNC_OPTIONS.maxTotal),
       resultTtlMs: int('async-result-ttl-ms', values['async-result-ttl-ms'], DEFAULT_ASYNC_OPTIONS.resultTtlMs),
+      maxResultBytes: int('async-max-result-bytes', values['async-max-result-bytes'], DEFAULT_ASYNC_OPTIONS.maxResultBytes),
     },
     logLevel: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
     policy,

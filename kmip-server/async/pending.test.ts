@@ -161,3 +161,17 @@ test('close drops queued operations and waits for running ones', async (t) => {
   t.is(queued.state.runs, 0);
   t.is(p.submit(ALICE, Operation.Locate, job().run), undefined);
 });
+
+test('results waiting for their Poll are bounded in bytes: beyond the budget new requests are refused until polled', async (t) => {
+  const big = { payload: Array.from({ length: 20 }, (_, i) => text(Tag.UniqueIdentifier, `uid-${i}-${'x'.repeat(40)}`)) };
+  const p = table(t, { maxResultBytes: 1000, startDelayMs: 0 });
+  const a = p.submit(ALICE, Operation.Locate, job(big).run)!;
+  // Started in the background; wait until its result is held.
+  for (let i = 0; i < 100 && p.heldBytes === 0; i++) await sleep(5);
+  t.true(p.heldBytes > 1000, `${p.heldBytes} bytes held`);
+  t.is(p.submit(BOB, Operation.Locate, job().run), undefined, 'over the byte budget: answered synchronously');
+  const r = await p.poll(ALICE, a);
+  t.is((r as ItemOutcome).payload!.length, 20);
+  t.is(p.heldBytes, 0, 'a polled result no longer counts');
+  t.truthy(p.submit(BOB, Operation.Locate, job().run));
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CancellationResult, ResultReason, ResultStatus } from '../ttlv/enums.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { ItemOutcome, PendingView } from '../operations/context.ts';
+import { encodedLength } from '../ttlv/writer.ts';
 
 /**
  * Asynchronous processing (KMIP 1.4 §6.7-6.8, §4.27-4.28; 2.1 §9.1-9.2, §6.1.5, §6.1.38): the table of operations a
@@ -16,8 +17,10 @@ import type { ItemOutcome, PendingView } from '../operations/context.ts';
  *   operation, as the spec's Poll error says. A Poll of a canceled operation answers Operation Canceled By Requester.
  * - Every entry belongs to the client that submitted it (scope + credential): another client's Poll finds nothing
  *   and its Cancel answers Unavailable, exactly as for a value that never existed.
- * - Bounded: at most `maxPerClient` entries per client and `maxTotal` in all, polled ones evicted first; when full,
- *   `submit` refuses and the caller answers synchronously (the server decides what runs asynchronously).
+ * - Bounded: at most `maxPerClient` entries per client and `maxTotal` in all, polled ones evicted first, and results
+ *   not yet polled of at most `maxResultBytes` in all (a Locate's answer can be large); when full, `submit` refuses
+ *   and the caller answers synchronously (the server decides what runs asynchronously). Results of operations
+ *   already running may pass the byte budget by their own size; nothing new is taken until polls bring it down.
  * - Memory only: a restart forgets every entry, and a Poll reaching another replica finds nothing there. The
  *   operations themselves are durable once they ran, like any other.
  */
@@ -32,6 +35,8 @@ export interface AsyncOptions {
   resultTtlMs: number;
   /** How long a Poll waits for a running operation before it answers Operation Pending. */
   pollWaitMs: number;
+  /** Encoded bytes of finished results not yet polled, across all clients. */
+  maxResultBytes: number;
 }
 
 export const DEFAULT_ASYNC_OPTIONS: AsyncOptions = {
@@ -40,6 +45,7 @@ export const DEFAULT_ASYNC_OPTIONS: AsyncOptions = {
   maxTotal: 10_000,
   resultTtlMs: 10 * 60_000,
   pollWaitMs: 1000,
+  maxResultBytes: 64 * 1024 * 1024,
 };
 
 /** The owner key of an identity's entries: its scope, its credential (opaque ids) and its header sub-identity. */
@@ -64,6 +70,8 @@ interface Job {
   finished?: Promise<void>;
   /** done: the whole outcome; delivered: without its payload. */
   outcome?: ItemOutcome;
+  /** done: the encoded size of the payload held (counted in #heldBytes). */
+  bytes?: number;
   canceled?: boolean;
 }
 
@@ -73,11 +81,18 @@ export class PendingOperations {
   /** By the hex of the correlation value; insertion order is submission order (eviction takes the oldest). */
   readonly #jobs = new Map<string, Job>();
   readonly #perOwner = new Map<string, number>();
+  /** Encoded bytes of the payloads of finished, not yet polled results. */
+  #heldBytes = 0;
   #closed = false;
 
   constructor(opts: Partial<AsyncOptions> = {}, onError: (err: unknown, operation: number) => void = () => undefined) {
     this.#opts = { ...DEFAULT_ASYNC_OPTIONS, ...opts };
     this.#onError = onError;
+  }
+
+  /** Encoded bytes of results waiting for their Poll. */
+  get heldBytes(): number {
+    return this.#heldBytes;
   }
 
   /** Entries held, for one owner or in all. */
@@ -112,6 +127,7 @@ export class PendingOperations {
     if (job.state !== 'done') return undefined;
     const outcome = job.outcome!;
     job.state = 'delivered';
+    this.#release(job);
     const { payload: _dropped, ...kept } = outcome;
     job.outcome = kept;
     return outcome;
@@ -171,6 +187,7 @@ export class PendingOperations {
     for (const job of this.#jobs.values()) clearTimeout(job.timer);
     this.#jobs.clear();
     this.#perOwner.clear();
+    this.#heldBytes = 0;
   }
 
   #find(owner: string, correlation: Uint8Array): Job | undefined {
@@ -180,6 +197,7 @@ export class PendingOperations {
 
   #room(owner: string): boolean {
     if (this.#opts.maxTotal === 0 || this.#opts.maxPerClient === 0) return false;
+    if (this.#heldBytes >= this.#opts.maxResultBytes) return false;
     if (this.size(owner) >= this.#opts.maxPerClient) this.#evictDelivered((j) => j.owner === owner);
     if (this.#jobs.size >= this.#opts.maxTotal) this.#evictDelivered(() => true);
     return this.size(owner) < this.#opts.maxPerClient && this.#jobs.size < this.#opts.maxTotal;
@@ -213,13 +231,21 @@ export class PendingOperations {
   #finish(job: Job, outcome: ItemOutcome): void {
     job.state = 'done';
     job.outcome = outcome;
+    job.bytes = (outcome.payload ?? []).reduce((n, item) => n + encodedLength(item), 0);
+    this.#heldBytes += job.bytes;
     if (this.#closed) return;
     job.timer = setTimeout(() => this.#forget(job), this.#opts.resultTtlMs).unref();
+  }
+
+  #release(job: Job): void {
+    this.#heldBytes -= job.bytes ?? 0;
+    job.bytes = 0;
   }
 
   #forget(job: Job): void {
     clearTimeout(job.timer);
     if (this.#jobs.get(job.key) !== job) return;
+    this.#release(job);
     this.#jobs.delete(job.key);
     const n = this.size(job.owner) - 1;
     if (n > 0) this.#perOwner.set(job.owner, n);

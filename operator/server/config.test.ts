@@ -74,20 +74,21 @@ test('settings reach the server command line', (t) => {
 
 test('async: the server\'s defaults, set values reach the server flags, bad values refused naming the key', (t) => {
   const dflt = parseServerConfig('image: x\n');
-  t.deepEqual(dflt.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 10_000, resultTtlMs: 600_000 });
+  t.deepEqual(dflt.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 10_000, resultTtlMs: 600_000, maxResultBytes: 64 * 1024 * 1024 });
   const { pollWaitMs: _, ...serverDefaults } = DEFAULT_ASYNC_OPTIONS;
   t.deepEqual(dflt.async, serverDefaults, 'the same as the bare server');
   // Always on the command line, and what the server itself parses from it.
   t.deepEqual(parseCli(serverArgs(dflt, 'sec')).async, DEFAULT_ASYNC_OPTIONS);
 
-  const c = parseServerConfig('image: x\nasync:\n  startDelayMs: 0\n  maxPerClient: 7\n  maxTotal: 0\n  resultTtlMs: 5000\n');
+  const c = parseServerConfig('image: x\nasync:\n  startDelayMs: 0\n  maxPerClient: 7\n  maxTotal: 0\n  resultTtlMs: 5000\n  maxResultBytes: 1024\n');
   const args = serverArgs(c, 'sec');
   const after = (flag: string) => args[args.indexOf(flag) + 1];
   t.is(after('--async-start-delay-ms'), '0');
   t.is(after('--async-max-per-client'), '7');
   t.is(after('--async-max-total'), '0');
   t.is(after('--async-result-ttl-ms'), '5000');
-  t.deepEqual(parseCli(args).async, { ...DEFAULT_ASYNC_OPTIONS, startDelayMs: 0, maxPerClient: 7, maxTotal: 0, resultTtlMs: 5000 });
+  t.is(after('--async-max-result-bytes'), '1024');
+  t.deepEqual(parseCli(args).async, { ...DEFAULT_ASYNC_OPTIONS, startDelayMs: 0, maxPerClient: 7, maxTotal: 0, resultTtlMs: 5000, maxResultBytes: 1024 });
 
   t.regex(t.throws(() => parseServerConfig('image: x\nasync:\n  maxTotal: -1\n'))!.message, /async\.maxTotal must be an integer from 0 to/);
   t.regex(t.throws(() => parseServerConfig('image: x\nasync:\n  maxPerClient: 0\n'))!.message, /async\.maxPerClient must be an integer from 1 to/);

@@ -32,7 +32,7 @@ export interface ServerConfig {
    * Asynchronous requests (Operation Pending, Poll, Cancel; docs/clients.md): the server's --async-* flags. Results live
    * in the memory of one replica; maxTotal 0 turns asynchronous processing off.
    */
-  async: Pick<AsyncOptions, 'startDelayMs' | 'maxPerClient' | 'maxTotal' | 'resultTtlMs'>;
+  async: Pick<AsyncOptions, 'startDelayMs' | 'maxPerClient' | 'maxTotal' | 'resultTtlMs' | 'maxResultBytes'>;
   /** "" = all namespaces. */
   watchNamespace: string;
   http: { enabled: boolean; port: number };
@@ -229,6 +229,7 @@ export function parseServerConfig(text: string): ServerConfig {
     maxPerClient: a.int('maxPerClient', DEFAULT_ASYNC_OPTIONS.maxPerClient, 1, 1_000_000),
     maxTotal: a.int('maxTotal', DEFAULT_ASYNC_OPTIONS.maxTotal, 0, 1_000_000),
     resultTtlMs: a.int('resultTtlMs', DEFAULT_ASYNC_OPTIONS.resultTtlMs, 1000, 86_400_000),
+    maxResultBytes: a.int('maxResultBytes', DEFAULT_ASYNC_OPTIONS.maxResultBytes, 0, 16 * 1024 * 1024 * 1024),
   };
   a.done();
 

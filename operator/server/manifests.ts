@@ -77,6 +77,7 @@ export function serverArgs(cfg: ServerConfig, namespace: string): string[] {
     '--async-max-per-client', String(cfg.async.maxPerClient),
     '--async-max-total', String(cfg.async.maxTotal),
     '--async-result-ttl-ms', String(cfg.async.resultTtlMs),
+    '--async-max-result-bytes', String(cfg.async.maxResultBytes),
     '--log-level', cfg.logLevel,
   ];
   return args;

@@ -159,7 +159,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   t.is(cfg.certificate.durationMs, 2160 * 3_600_000);
   t.deepEqual(cfg.tls, { minVersion: 'TLSv1.2', tls12Ciphers: '', legacyCiphers: false });
   t.deepEqual(cfg.limits, { maxMessageBytes: 1_048_576, maxConnections: 1024, idleTimeoutMs: 300_000, handshakeTimeoutMs: 10_000, messageTimeoutMs: 30_000 });
-  t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 10_000, resultTtlMs: 600_000 });
+  t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 10_000, resultTtlMs: 600_000, maxResultBytes: 64 * 1024 * 1024 });
   t.is(cfg.watchNamespace, '');
   t.deepEqual(cfg.http, { enabled: false, port: 5697 });
   t.deepEqual(cfg.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
@@ -185,7 +185,7 @@ test('server.yaml with every non-default value: passed through, image settings f
   t.is(cfg.tls.minVersion, 'TLSv1.3');
   t.true(cfg.tls.legacyCiphers);
   t.is(cfg.limits.maxConnections, 4096);
-  t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 5000, resultTtlMs: 120_000 });
+  t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 5000, resultTtlMs: 120_000, maxResultBytes: 64 * 1024 * 1024 });
   t.deepEqual(cfg.http, { enabled: true, port: 15697 });
   t.is(cfg.watchNamespace, 'team-a');
   t.deepEqual(cfg.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } });
