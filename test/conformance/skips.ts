@@ -65,11 +65,11 @@ export const SKIPS: readonly SkipRule[] = [
   // as §4.36 provides: it passes O-3.
   {
     path: 'CS-RNG-O-1-',
-    reason: 'same RNG Seed request (32 bytes) as CS-RNG-O-2, O-3 and O-4, but expects Data Length 32 (all of the seed used); this server uses none and answers 0 (1.4 §4.36), so it passes O-3',
+    reason: 'same RNG Seed request (32 bytes) as CS-RNG-O-2, O-3 and O-4, but expects Data Length 32 (all of the seed used): using a seed needs OpenSSL\'s RAND_seed/RAND_add, which node:crypto does not have, so this server uses none and answers 0 (1.4 §4.36) and passes O-3',
   },
   {
     path: 'CS-RNG-O-2-',
-    reason: 'same RNG Seed request (32 bytes) as CS-RNG-O-1, O-3 and O-4, but expects Data Length 16 (half the seed used); this server uses none and answers 0, so it passes O-3',
+    reason: 'same RNG Seed request (32 bytes) as CS-RNG-O-1, O-3 and O-4, but expects Data Length 16 (half the seed used): using a seed needs OpenSSL\'s RAND_seed/RAND_add, which node:crypto does not have, so this server answers 0 and passes O-3',
   },
   { path: 'CS-RNG-O-4-', reason: 'same RNG Seed request (32 bytes) as CS-RNG-O-1, O-2 and O-3, but expects Permission Denied; this server accepts the request and answers Data Length 0 (seed not used), so it passes O-3' },
   {
