@@ -15,15 +15,17 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[]): Promise<Result> {
+/** Runs kmip-client; `input`, when given, goes to its stdin (a pipe, not a terminal). */
+function cli(args: string[], input?: string): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
+    if (input !== undefined) child.stdin!.end(input);
   });
 }
 
@@ -146,23 +148,10 @@ test('--help prints the usage and exits 0', async (t) => {
   for (const flag of ['--server', '--cert', '--key', '--ca', '--server-name', '--version', '--timeout-ms', '--json']) t.true(r.stdout.includes(flag), flag);
 });
 
-/** Runs kmip-client with `input` on stdin (a pipe, not a terminal). */
-function cliWithInput(args: string[], input: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 test('hash-password prints a $scrypt$ hash of the password on stdin that verifies, and nothing else', async (t) => {
   const { parsePasswordHash, verifyPassword } = await import('../auth/password-hash.ts');
-  const r = await cliWithInput(['hash-password'], 'password1\n');
+  const r = await cli(['hash-password'], 'password1\n');
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, '');
   const hash = r.stdout.trimEnd();
@@ -173,14 +162,14 @@ test('hash-password prints a $scrypt$ hash of the password on stdin that verifie
 });
 
 test('hash-password refuses empty input, several lines and arguments, never echoing the input', async (t) => {
-  const empty = await cliWithInput(['hash-password'], '');
+  const empty = await cli(['hash-password'], '');
   t.is(empty.code, 1);
   t.regex(oneLineError(empty), /no password on stdin/);
-  const two = await cliWithInput(['hash-password'], 'secret-one\nsecret-two\n');
+  const two = await cli(['hash-password'], 'secret-one\nsecret-two\n');
   t.is(two.code, 1);
   t.regex(oneLineError(two), /more than one line/);
   t.false(two.stderr.includes('secret'));
-  const args = await cliWithInput(['hash-password', '--server', 'x:1'], 'pw\n');
+  const args = await cli(['hash-password', '--server', 'x:1'], 'pw\n');
   t.is(args.code, 2);
   t.regex(oneLineError(args), /takes no arguments/);
 });

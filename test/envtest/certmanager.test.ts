@@ -49,6 +49,7 @@ import { KubernetesPolicySource } from '../../kmip-server/policy/kubernetes.ts';
 import { startKmipServer } from '../../kmip-server/server.ts';
 import { MemoryStore } from '../../kmip-server/store/memory.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
+import { sleep, waitFor as sharedWaitFor } from './wait.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 const BUILD_SCRIPT = fileURLToPath(new URL('../certmanager/build.sh', import.meta.url));
@@ -88,23 +89,13 @@ function ensureCertManager(): Promise<string> {
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
-
+/** The shared waitFor (60 s by default here), with the tail of cert-manager's log when it times out. */
 async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const tail = certManagerLog && existsSync(certManagerLog) ? readFileSync(certManagerLog, 'utf8').split('\n').slice(-30).join('\n') : '';
-      throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}\n--- cert-manager log tail ---\n${tail}`);
-    }
-    await sleep(200);
+  try {
+    return await sharedWaitFor(what, get, timeoutMs, 200);
+  } catch (err) {
+    const tail = certManagerLog && existsSync(certManagerLog) ? readFileSync(certManagerLog, 'utf8').split('\n').slice(-30).join('\n') : '';
+    throw new Error(`${(err as Error).message}\n--- cert-manager log tail ---\n${tail}`);
   }
 }
 

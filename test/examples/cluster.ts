@@ -11,6 +11,7 @@ import { API_GROUP_VERSION, KINDS, crdName } from '../../operator/api/index.ts';
 import { startOperator } from '../../operator/main.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from '../envtest/control-plane.ts';
+import { waitFor } from '../envtest/wait.ts';
 
 export const OPERATOR_NAMESPACE = 'kube-kmip';
 export const BUILD_TIMEOUT_MS = 90 * 60_000;
@@ -29,22 +30,7 @@ export interface Manifest {
   [k: string]: unknown;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(150);
-  }
-}
+export { sleep, waitFor } from '../envtest/wait.ts';
 
 /** Builds the binaries if needed (slow once), starts etcd + kube-apiserver, applies the CRDs, starts the operator. */
 export async function startCluster(): Promise<Cluster> {
