@@ -57,25 +57,11 @@ STAMP="$VERSION $(cat "$LAUNCHER/main.go" "$LAUNCHER/go.mod" "$LAUNCHER/go.sum" 
 
 fresh() { have_assets "$OUT" && [[ "$(cat "$STAMP_FILE" 2>/dev/null)" == "$STAMP" ]]; }
 
-if fresh; then
-  log "cached: $OUT"
-  printf '%s\n' "$OUT"
-  exit 0
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/build-cache.sh"
+reuse_or_lock fresh "$OUT"
 
 command -v go >/dev/null || die "go is not on PATH (needed to build cert-manager)"
-command -v flock >/dev/null || die "flock is not on PATH (util-linux)"
 mkdir -p "$OUT"
-exec 9>"$CACHE_ROOT/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_ROOT/.lock; waiting for it"
-  flock 9
-fi
-if fresh; then
-  log "cached (built by a concurrent run): $OUT"
-  printf '%s\n' "$OUT"
-  exit 0
-fi
 rm -f "$STAMP_FILE" "$OUT"/*.tmp.*
 
 export CGO_ENABLED=0

@@ -49,27 +49,11 @@ have_all() {
 }
 
 # Fast path, no lock needed: everything is there.
-if have_all; then
-  log "cached: $OUT"
-  printf '%s\n' "$OUT"
-  exit 0
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/build-cache.sh"
+reuse_or_lock have_all "$OUT"
 
 command -v go >/dev/null || die "go is not on PATH (needed to build the envtest binaries)"
-command -v flock >/dev/null || die "flock is not on PATH (util-linux)"
 mkdir -p "$OUT" "$SRC"
-
-exec 9>"$CACHE_ROOT/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_ROOT/.lock; waiting for it"
-  flock 9
-fi
-# Re-check under the lock: the other build may have produced everything.
-if have_all; then
-  log "cached (built by a concurrent run): $OUT"
-  printf '%s\n' "$OUT"
-  exit 0
-fi
 
 rm -f "$OUT"/*.tmp.* # left by a build that was killed mid-way (we hold the lock)
 

@@ -36,26 +36,12 @@ CACHE_ROOT="${KUBE_KMIP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-kmip}/helm"
 OUT="$CACHE_ROOT/$HELM_VERSION"
 BIN="$OUT/helm"
 
-if [[ -x "$BIN" ]]; then
-  log "cached: $BIN"
-  printf '%s\n' "$BIN"
-  exit 0
-fi
+built() { [[ -x "$BIN" ]]; }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/build-cache.sh"
+reuse_or_lock built "$BIN"
 
 command -v go >/dev/null || die "go is not on PATH (needed to build helm)"
-command -v flock >/dev/null || die "flock is not on PATH (util-linux)"
 mkdir -p "$OUT"
-
-exec 9>"$CACHE_ROOT/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_ROOT/.lock; waiting for it"
-  flock 9
-fi
-if [[ -x "$BIN" ]]; then
-  log "cached (built by a concurrent run): $BIN"
-  printf '%s\n' "$BIN"
-  exit 0
-fi
 
 export CGO_ENABLED=0
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"

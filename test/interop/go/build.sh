@@ -49,24 +49,10 @@ have_all() {
   for b in "${BINARIES[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
 }
 
-if have_all; then
-  log "cached: $OUT"
-  printf '%s\n' "$OUT"
-  exit 0
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../../lib/build-cache.sh"
+reuse_or_lock have_all "$OUT"
 
-command -v flock >/dev/null || die "flock is not on PATH (util-linux)"
 mkdir -p "$OUT"
-exec 9>"$CACHE_ROOT/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_ROOT/.lock; waiting for it"
-  flock 9
-fi
-if have_all; then
-  log "cached (built by a concurrent run): $OUT"
-  printf '%s\n' "$OUT"
-  exit 0
-fi
 rm -f "$OUT"/*.tmp.*
 
 t0=$(date +%s)
