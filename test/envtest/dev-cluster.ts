@@ -38,6 +38,7 @@ import { startOperator } from '../../operator/main.ts';
 import type { Manager } from '../../operator/runtime/manager.ts';
 import { issueServerCertificate, loadCertificateAuthority } from '../../operator/pki/index.ts';
 import { startControlPlane, type ApiResponse, type ControlPlane } from './control-plane.ts';
+import { waitFor } from './wait.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_MAIN = join(ROOT, 'kmip-server', 'main.ts');
@@ -86,22 +87,6 @@ export interface DevCluster {
 
 type Request = <T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await get();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`dev-cluster: timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await sleep(100);
-  }
-}
 
 // ------------------------------------------------------------------------------------------------
 // Applying manifests

@@ -13,13 +13,11 @@
  *   holds nothing for the old scope id.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DEFAULT_CA_SECRET } from '../../operator/controllers/ca.ts';
 import { startOperator } from '../../operator/main.ts';
@@ -29,6 +27,7 @@ import { KmipClient } from '../../kmip-server/client/client.ts';
 import { SCOPE_STATUS_FIELD_MANAGER } from '../../kmip-server/k8s/scope-status.ts';
 import { dataKeyName, scopeLabel } from '../../kmip-server/store/configmap.ts';
 import { ResultReason, outcome } from '../helpers/kmip.ts';
+import { startServe, type ServeProcess } from './serve-process.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
 import { installCrds, waitFor } from './wait.ts';
 
@@ -36,7 +35,6 @@ const BUILD_TIMEOUT_MS = 90 * 60_000;
 const OPERATOR_NS = 'kube-kmip';
 const GROUP = '/apis/kubekmip.io/v1alpha1';
 const USER = 'envtest-user';
-const SERVER_MAIN = fileURLToPath(new URL('../../kmip-server/main.ts', import.meta.url));
 
 let cp: ControlPlane | undefined;
 let operator: Manager | undefined;
@@ -140,46 +138,11 @@ async function tenant(ns: string, scopeName: string, credName: string): Promise<
   return { cert: b64(data['tls.crt']!), key: b64(data['tls.key']!), ca: b64(data['ca.crt']!) };
 }
 
-interface ServerProcess {
-  port: number;
-  stderr: () => string;
-  stop(): Promise<void>;
-}
-
-async function startServer(args: string[]): Promise<ServerProcess> {
-  const all = [
-    SERVER_MAIN, 'serve', '--listen', '127.0.0.1:0', '--tls-cert', tls.cert, '--tls-key', tls.key, '--client-ca', tls.clientCa,
+function startServer(args: string[]): Promise<ServeProcess> {
+  return startServe([
+    '--listen', '127.0.0.1:0', '--tls-cert', tls.cert, '--tls-key', tls.key, '--client-ca', tls.clientCa,
     '--policy', 'kubernetes', '--kubeconfig', plane().kubeconfigPath, '--scope-report-interval-ms', '3000', ...args,
-  ];
-  const env = { ...process.env, KMIP_KEK: '', KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '' };
-  const child = spawn(process.execPath, all, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 30 s:\n${stderr}`)), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited before listening:\n${stderr}`));
-    });
-  });
-  return {
-    port,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  ], { KMIP_KEK: '', KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '' });
 }
 
 /** A client of `port` with the credential; retried until the server's policy has the credential. */

@@ -15,12 +15,10 @@
  * the test: edits still arrive.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
@@ -42,6 +40,7 @@ import { KubernetesPolicySource } from '../../kmip-server/policy/kubernetes.ts';
 import { startKmipServer, type RunningServer } from '../../kmip-server/server.ts';
 import { ConfigMapStore, objectName } from '../../kmip-server/store/configmap.ts';
 import { ResultReason, attributes1x, customAttribute1x, describeOutcome, outcome, sleep, uidItem, waitFor } from '../helpers/kmip.ts';
+import { startServe } from './serve-process.ts';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './control-plane.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
@@ -354,43 +353,6 @@ test.serial('--all-namespaces: credentials of every namespace are in force; one 
 // ---------------------------------------------------------------------------------------------
 // The wiring: `kmip-server serve --policy kubernetes --store configmap` as a process
 
-interface ServeProcess {
-  port: number;
-  stderr: () => string;
-  stop(): Promise<void>;
-}
-
-async function serveProcess(args: string[], env: Record<string, string>): Promise<ServeProcess> {
-  const main = fileURLToPath(new URL('../../kmip-server/main.ts', import.meta.url));
-  const child = spawn(process.execPath, [main, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start within 30 s:\n${stderr}`)), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited before listening:\n${stderr}`));
-    });
-  });
-  return {
-    port,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 test.serial('kmip-server serve --policy kubernetes --store configmap --namespace NS: objects survive a restart', async (t) => {
   const ns = 'kmip-serve';
@@ -414,10 +376,10 @@ test.serial('kmip-server serve --policy kubernetes --store configmap --namespace
   const env = { KMIP_KEK: '', KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '' };
 
   // A missing KEK file is an error, never a freshly generated key.
-  const missing = await serveProcess([...args.slice(0, -1), join(dir, 'no-such-kek')], env).catch((e: Error) => e);
+  const missing = await startServe([...args.slice(0, -1), join(dir, 'no-such-kek')], env).catch((e: Error) => e);
   t.true(missing instanceof Error && /--kek-file .*no-such-kek/.test(missing.message), String(missing));
 
-  let p = await serveProcess(args, env);
+  let p = await startServe(args, env);
   let uid: string;
   try {
     const c = await KmipClient.connect({ host: '127.0.0.1', port: p.port, ca: ca!.certificatePem, cert: cert.certificatePem, key: cert.privateKeyPem });
@@ -428,7 +390,7 @@ test.serial('kmip-server serve --policy kubernetes --store configmap --namespace
     await p.stop();
   }
   t.false(p.stderr().includes('PRIVATE KEY'));
-  p = await serveProcess(args, env);
+  p = await startServe(args, env);
   try {
     const c = await KmipClient.connect({ host: '127.0.0.1', port: p.port, ca: ca!.certificatePem, cert: cert.certificatePem, key: cert.privateKeyPem });
     t.deepEqual(await c.locate('durable'), [uid]);
