@@ -11,6 +11,7 @@ import type { ObjectStore } from './store/types.ts';
 import type { ServerInfo } from './operations/context.ts';
 import { createKmipHttpsServer } from './http.ts';
 import { Notifier } from './notify/notifier.ts';
+import { Outbox } from './outbox.ts';
 import type { DeliveryLimits } from './notify/delivery.ts';
 
 /** TLS 1.2 suites offered by default: ECDHE with AES-GCM or ChaCha20 only. */
@@ -24,6 +25,19 @@ export const DEFAULT_TLS12_CIPHERS = [
 export const LEGACY_TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-RSA-AES128-SHA256', 'AES128-SHA256', 'AES256-SHA256',
 ].join(':');
+
+/** Resolves when the socket's write buffer has drained or the socket is gone. */
+function drained(socket: tls.TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
 
 export interface ServerLimits extends DecodeLimits {
   maxBatchItems: number;
@@ -178,6 +192,9 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     serveConnection(socket, peer);
   };
 
+  // Replies go out together at the end of each event-loop turn (outbox.ts).
+  const outbox = new Outbox();
+
   const serveConnection = (socket: tls.TLSSocket, peer: PeerCertificate) => {
     const framer = new Framer(limits.maxMessageBytes);
     const queue: Buffer[] = [];
@@ -202,7 +219,10 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
             socket.destroy();
             return;
           }
-          if (!socket.write(reply)) await new Promise((r) => socket.once('drain', r));
+          // Back-pressure from the client: a reader that does not keep up gets no more answers
+          // computed until what was written has drained (or the connection is gone).
+          if (outbox.send(socket, reply) > socket.writableHighWaterMark) await outbox.flushed();
+          if (socket.writableNeedDrain) await drained(socket);
         }
       } catch (err) {
         log.error({ err }, 'connection failed');
@@ -233,7 +253,6 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       }
       if (frames.length === 0) return;
       queue.push(...frames);
-      // Back-pressure: stop reading while requests are queued.
       // Back-pressure: a client that pipelines faster than we answer stops being read until the
       // queue drains (pump resumes it).
       if (queue.length > 16) socket.pause();

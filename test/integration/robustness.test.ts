@@ -474,3 +474,54 @@ function u32(n: number): Buffer {
   b.writeUInt32BE(n);
   return b;
 }
+
+test('300 requests pipelined in one write are all answered, in order, on that connection', async (t) => {
+  // Replies wait for the end of the event-loop turn (kmip-server/outbox.ts); a connection's replies
+  // must still leave in the order its requests came.
+  const c = await connectAs(server);
+  const uid = await c.create();
+  await c.close();
+  const N = 300;
+  const messages = Array.from({ length: N }, (_, i) => {
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(i);
+    return Buffer.from(encode(requestMessage(V1_4, [{ operation: 'Get', payload: [uidItem(uid)], uniqueBatchItemId: id }])));
+  });
+  const r = await probe(server, [Buffer.concat(messages)], { untilFrames: N, waitMs: 20_000 });
+  t.is(r.frames.length, N, `all ${N} answered (${r.error ?? 'no error'})`);
+  const ids = r.frames.map((f) => {
+    const [item] = parseResponse(decode(f)).items;
+    t.is(item?.status, ResultStatus.Success);
+    return Buffer.from(item!.uniqueBatchItemId!).readUInt32BE();
+  });
+  t.deepEqual(ids, Array.from({ length: N }, (_, i) => i), 'answers in request order');
+});
+
+test('a client that pipelines and never reads: the server stops answering it, stays bounded, and serves others', async (t) => {
+  // Each Query answer is a few KiB. Writing 40 MiB of requests without reading one answer would,
+  // without back-pressure, make the server hold every answer in memory.
+  const query = Buffer.from(encode(requestMessage(V1_4, [{
+    operation: 'Query',
+    payload: [1, 2, 3, 4, 5, 6].map((f) => enumeration(Tag.QueryFunction, f)),
+  }])));
+  await underAttack(t, async () => {
+    const socket = tls.connect({ host: server.host, port: server.port, ca: server.credentials.caPem, cert: server.credentials.certPem, key: server.credentials.keyPem });
+    socket.on('error', () => undefined);
+    await new Promise<void>((r) => socket.once('secureConnect', () => r()));
+    socket.pause(); // never read
+    const burst = Buffer.concat(Array.from({ length: 256 }, () => query));
+    let written = 0;
+    const deadline = Date.now() + 4000;
+    // Write until 40 MiB went out or the server stops taking them (the kernel buffers fill).
+    while (written < 40 * 1024 * 1024 && Date.now() < deadline) {
+      written += burst.length;
+      if (!socket.write(burst)) {
+        const drained = await Promise.race([new Promise((r) => socket.once('drain', () => r(true))), sleep(500).then(() => false)]);
+        if (!drained) break;
+      }
+    }
+    t.log(`wrote ${Math.round(written / 1024)} KiB of pipelined Query requests without reading; the server stopped taking them`);
+    t.true(written < 40 * 1024 * 1024, 'the server stopped reading the client that does not read its answers');
+    socket.destroy();
+  });
+});
