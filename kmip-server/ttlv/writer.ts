@@ -48,8 +48,11 @@ export function bigIntegerBytes(v: bigint): Uint8Array {
 }
 
 function writeItem(item: TtlvItem, buf: Buffer, off: number): number {
-  if (item.tag < 0 || item.tag > 0xffffff) throw new TtlvError('BAD_VALUE', `tag ${item.tag} out of range`);
-  buf.writeUIntBE(item.tag, off, 3);
+  const tag = item.tag;
+  if (!(tag >= 0 && tag <= 0xffffff)) throw new TtlvError('BAD_VALUE', `tag ${tag} out of range`);
+  buf[off] = tag >>> 16;
+  buf[off + 1] = (tag >>> 8) & 0xff;
+  buf[off + 2] = tag & 0xff;
   buf[off + 3] = item.type;
   const start = off + HEADER_BYTES;
   let len: number;
@@ -102,7 +105,8 @@ function writeItem(item: TtlvItem, buf: Buffer, off: number): number {
   }
   buf.writeUInt32BE(len, off + 4);
   const end = start + pad8(len);
-  buf.fill(0, start + len, end);
+  // At most 7 bytes: a loop costs less than a call into Buffer.fill for every item.
+  for (let i = start + len; i < end; i++) buf[i] = 0;
   return end;
 }
 
