@@ -108,12 +108,21 @@ export class Dispatcher {
     const continuation = optEnum(header, Tag.BatchErrorContinuationOption) ?? BatchErrorContinuationOption.Stop;
     const maxResponseSize = optInt(header, Tag.MaximumResponseSize);
 
-    const results = this.#submitAsync(header, items, version, identity)
-      ?? await this.#runBatch(items, continuation, version, identity, this.#opts.pending?.view(ownerOf(identity)));
+    const view = this.#opts.pending?.view(ownerOf(identity));
+    let results: ItemResult[];
+    try {
+      results = this.#submitAsync(header, items, version, identity) ?? await this.#runBatch(items, continuation, version, identity, view);
+    } catch (err) {
+      view?.settle(false);
+      throw err;
+    }
 
     const clientCorrelation = find(header, Tag.ClientCorrelationValue);
     let out = encode(this.#response(version, results, clientCorrelation));
-    if (maxResponseSize !== undefined && out.length > maxResponseSize) {
+    const tooLarge = maxResponseSize !== undefined && out.length > maxResponseSize;
+    // A polled result this answer cannot carry stays for the next Poll (with a larger Maximum Response Size).
+    view?.settle(!tooLarge);
+    if (tooLarge) {
       for (const r of results) {
         if (r.payload) {
           r.status = ResultStatus.OperationFailed;
@@ -182,8 +191,9 @@ export class Dispatcher {
         }
         // An Import naming a Unique Identifier another scope holds: refused, never overwritten (operations/import.ts).
         const taken = err instanceof StoreUidInUseError;
-        // Nothing was acknowledged: every item that wrote fails together.
+        // Nothing was acknowledged: every item that wrote fails together, and a polled result waits for the next Poll.
         if (!taken) this.#opts.onInternalError?.(err, 0);
+        pending?.settle(false);
         for (const r of results) {
           if (r.status === ResultStatus.Success) {
             r.status = ResultStatus.OperationFailed;

@@ -9,7 +9,7 @@ import { decode } from '../ttlv/reader.ts';
 import { encode } from '../ttlv/writer.ts';
 import { Tag } from '../ttlv/tag.ts';
 import { AsynchronousIndicator, CancellationResult, QueryFunction, ResultReason, ResultStatus } from '../ttlv/enums.ts';
-import { bool, bytes, enumeration, ItemType, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
+import { bool, bytes, enumeration, int, ItemType, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { parseResponse, requestMessage, type BatchItemSpec, type BatchResult, type ProtocolVersion } from '../client/client.ts';
 import type { Identity } from '../auth/identity.ts';
 import { V1_2, V1_4, V2_1, createAes, harness, identity, uidItem } from '../operations/harness.fixture.ts';
@@ -197,4 +197,20 @@ test('an operation that starts after its credential is gone or its role narrowed
   t.is((await s.poll(V1_4, d.asynchronousCorrelationValue!, fred)).reason, ResultReason.PermissionDenied);
   // The key is still there.
   t.is((await s.one(V1_4, 'Get', [uidItem(uid)])).status, ResultStatus.Success);
+});
+
+test('a Poll answered Response Too Large leaves the result for the next Poll, which gets it once', async (t) => {
+  const s = server(t);
+  const uid = await s.createKey(V1_4);
+  const acv = (await s.one(V1_4, 'Get', [uidItem(uid)], ASYNC_1X)).asynchronousCorrelationValue!;
+  const pollItem = [{ operation: 'Poll', payload: [bytes(Tag.AsynchronousCorrelationValue, acv)] }];
+  const [small] = await s.send(V1_4, pollItem, [int(Tag.MaximumResponseSize, 64)]);
+  t.is(small!.status, ResultStatus.OperationFailed);
+  t.is(small!.reason, ResultReason.ResponseTooLarge);
+  t.true(s.pending.heldBytes > 0, 'the key is still held for its Poll');
+  const [whole] = await s.send(V1_4, pollItem, [int(Tag.MaximumResponseSize, 1 << 20)]);
+  t.is(whole!.status, ResultStatus.Success);
+  t.is(uidOf(whole!.payload), uid);
+  t.is(s.pending.heldBytes, 0, 'delivered: the key material is dropped');
+  t.is((await s.poll(V1_4, acv)).reason, ResultReason.ItemNotFound, 'and only once');
 });

@@ -141,7 +141,8 @@ test('a view answers a repeated Poll in one message the same, without taking a s
   const first = await view.poll(acv);
   t.like(first, { status: ResultStatus.Success });
   t.is(await view.poll(acv), first);
-  t.is(await p.view(ALICE).poll(acv), undefined, 'a new message finds it taken');
+  view.settle(true);
+  t.is(await p.view(ALICE).poll(acv), undefined, 'a new message finds it taken once the first answered');
 });
 
 test('close drops queued operations and waits for running ones', async (t) => {
@@ -174,4 +175,19 @@ test('results waiting for their Poll are bounded in bytes: beyond the budget new
   t.is((r as ItemOutcome).payload!.length, 20);
   t.is(p.heldBytes, 0, 'a polled result no longer counts');
   t.truthy(p.submit(BOB, Operation.Locate, job().run));
+});
+
+test('a view settles what its Poll was handed: given back, the next Poll gets it; while handed, another Poll hears pending', async (t) => {
+  const p = new PendingOperations({ startDelayMs: 0 });
+  t.teardown(() => void p.close());
+  const outcome = { operation: 10, status: 0, payload: [] };
+  const acv = p.submit('me', 10, async () => outcome)!;
+  const first = p.view('me');
+  t.is(await first.poll(acv), outcome);
+  t.is(await p.view('me').poll(acv), 'pending', 'held by the first message until it answers');
+  first.settle(false);
+  const second = p.view('me');
+  t.is(await second.poll(acv), outcome, 'given back: the next Poll gets it');
+  second.settle(true);
+  t.is(await p.view('me').poll(acv), undefined, 'delivered once');
 });

@@ -14,7 +14,9 @@ import { encodedLength } from '../ttlv/writer.ts';
  * - Poll of a running operation waits up to `pollWaitMs` for it, then answers Operation Pending. Poll of a finished
  *   one answers its outcome, once: the result is then dropped (key material does not linger) and only the fact
  *   that it finished is kept until the TTL, for Cancel (Completed / Failed). A later Poll finds no outstanding
- *   operation, as the spec's Poll error says. A Poll of a canceled operation answers Operation Canceled By Requester.
+ *   operation, as the spec's Poll error says. "Once" means once in an answer that went out whole: when the Poll's
+ *   answer was over the client's Maximum Response Size, or its message failed to commit, the result stays for the
+ *   next Poll (PendingView.settle). A Poll of a canceled operation answers Operation Canceled By Requester.
  * - Every entry belongs to the client that submitted it (scope + credential): another client's Poll finds nothing
  *   and its Cancel answers Unavailable, exactly as for a value that never existed.
  * - Bounded: at most `maxPerClient` entries per client and `maxTotal` in all, polled ones evicted first, and results
@@ -54,7 +56,12 @@ export function ownerOf(identity: Identity): string {
   return `${identity.scopeId}\u0000${identity.credentialId}\u0000${identity.owner ?? ''}`;
 }
 
-type State = 'queued' | 'running' | 'done' | 'delivered';
+/**
+ * handed: a message's Poll has the outcome but its answer has not gone out yet; the result is kept until that
+ * message settles (PendingView.settle): delivered if its answer carried the result, back to done if not (the answer
+ * was over the client's Maximum Response Size, or the message's commit failed), so a later Poll still gets it.
+ */
+type State = 'queued' | 'running' | 'done' | 'handed' | 'delivered';
 
 interface Job {
   /** Hex of the correlation value. */
@@ -118,19 +125,36 @@ export class PendingOperations {
 
   /** Poll (see the class comment): the outcome, 'pending', or undefined when the owner has no such outstanding operation. */
   async poll(owner: string, correlation: Uint8Array): Promise<ItemOutcome | 'pending' | undefined> {
+    const [answer, job] = await this.#hand(owner, correlation);
+    if (job) this.#deliver(job);
+    return answer;
+  }
+
+  /** Poll's first half: the answer, and the job now handed to the caller, which must settle it (#deliver or #giveBack). */
+  async #hand(owner: string, correlation: Uint8Array): Promise<[ItemOutcome | 'pending' | undefined, Job?]> {
     const job = this.#find(owner, correlation);
-    if (!job || job.state === 'delivered') return undefined;
+    if (!job || job.state === 'delivered') return [undefined];
     if (job.state === 'queued') this.#start(job);
     if (job.state === 'running') await settledWithin(job.finished!, this.#opts.pollWaitMs);
-    // Another Poll of the same value may have taken the result while this one waited.
-    if (job.state === 'running') return 'pending';
-    if (job.state !== 'done') return undefined;
-    const outcome = job.outcome!;
+    // Still running, or another message's Poll holds the result and has not answered yet.
+    if (job.state === 'running' || job.state === 'handed') return ['pending'];
+    if (job.state !== 'done') return [undefined];
+    job.state = 'handed';
+    return [job.outcome!, job];
+  }
+
+  /** The answer carrying the result went out: drop the payload (key material does not linger), remember the fact. */
+  #deliver(job: Job): void {
+    if (job.state !== 'handed') return;
     job.state = 'delivered';
     this.#release(job);
-    const { payload: _dropped, ...kept } = outcome;
+    const { payload: _dropped, ...kept } = job.outcome!;
     job.outcome = kept;
-    return outcome;
+  }
+
+  /** The answer did not carry the result: a later Poll gets it. */
+  #giveBack(job: Job): void {
+    if (job.state === 'handed') job.state = 'done';
   }
 
   /** Cancel: a Cancellation Result value (see the class comment). */
@@ -163,15 +187,24 @@ export class PendingOperations {
    */
   view(owner: string): PendingView {
     const polled = new Map<string, ItemOutcome | 'pending' | undefined>();
+    const handed: Job[] = [];
     return {
       poll: async (correlation) => {
         const key = Buffer.from(correlation).toString('hex');
         if (polled.has(key)) return polled.get(key);
-        const answer = await this.poll(owner, correlation);
+        const [answer, job] = await this.#hand(owner, correlation);
+        if (job) handed.push(job);
         polled.set(key, answer);
         return answer;
       },
       cancel: (correlation) => this.cancel(owner, correlation),
+      settle: (delivered) => {
+        for (const job of handed.splice(0)) {
+          if (delivered) this.#deliver(job);
+          else this.#giveBack(job);
+        }
+        polled.clear();
+      },
     };
   }
 

@@ -51,6 +51,11 @@ export interface PendingView {
   poll(correlation: Uint8Array): Promise<ItemOutcome | 'pending' | undefined>;
   /** A Cancellation Result value. */
   cancel(correlation: Uint8Array): number;
+  /**
+   * The message's answer is final: `delivered` when it carries what Poll returned, false when it does not (over the
+   * Maximum Response Size, or the commit failed and the payloads were dropped); the results then wait for a later Poll.
+   */
+  settle(delivered: boolean): void;
 }
 
 /**
