@@ -19,7 +19,7 @@
  * Usage Limits (§3.21) are charged by protecting operations only, after the checks: Permission Denied when the
  * allocation cannot be had (1.4 §4.29 and 2.1 §6.1.17 say so for Encrypt, and the vectors CS-BC-M-7 at 1.x and 2.1).
  */
-import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Tag } from '../ttlv/tag.ts';
 import { CryptographicUsageMask, KeyFormatType, ObjectType, ResultReason, State, UsageLimitsUnit } from '../ttlv/enums.ts';
 import { ItemType, long, struct, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
@@ -134,16 +134,39 @@ export function keyAlgorithm(obj: ManagedObject): number | undefined {
   return b?.type === ItemType.Enumeration ? b.value : undefined;
 }
 
-/** Raw bytes of a Symmetric Key or Secret Data (Raw, Opaque or Transparent Symmetric Key format). */
-export function secretMaterial(obj: ManagedObject): Buffer {
+/** The bytes inside the object (not a copy: callers must not change them). */
+function secretBytes(obj: ManagedObject): Uint8Array {
   const block = keyBlockOf(obj);
   const m = materialOf(block);
-  if (m?.type === ItemType.ByteString) return Buffer.from(m.value);
+  if (m?.type === ItemType.ByteString) return m.value;
   if (m?.type === ItemType.Structure && formatOf(block) === KeyFormatType.TransparentSymmetricKey) {
     const k = m.value.find((i) => i.tag === Tag.Key);
-    if (k?.type === ItemType.ByteString) return Buffer.from(k.value);
+    if (k?.type === ItemType.ByteString) return k.value;
   }
   throw new KmipError(ResultReason.KeyFormatTypeNotSupported, 'the key material is in a format the server cannot use');
+}
+
+/** Raw bytes of a Symmetric Key or Secret Data (Raw, Opaque or Transparent Symmetric Key format), as a copy. */
+export function secretMaterial(obj: ManagedObject): Buffer {
+  return Buffer.from(secretBytes(obj));
+}
+
+/**
+ * The material as a node KeyObject, made once per stored state of the object rather than per request: objects stay
+ * decoded in the object cache between requests (objects/object-cache.ts), and every copy handed out carries that
+ * decoding as `decodedFrom`. Held weakly by it, so the KeyObject goes when the cache lets the decoding go (a write,
+ * an eviction, a scope deletion). The bytes are compared on every use, so a copy whose material was changed or
+ * wiped in place never gets the old key.
+ */
+const SECRET_KEYS = new WeakMap<object, { bytes: Buffer; key: KeyObject }>();
+export function secretKeyObject(obj: ManagedObject): KeyObject {
+  const bytes = secretBytes(obj);
+  const token = obj.decodedFrom;
+  const hit = token && SECRET_KEYS.get(token);
+  if (hit && hit.bytes.equals(bytes)) return hit.key;
+  const key = createSecretKey(bytes);
+  if (token) SECRET_KEYS.set(token, { bytes: Buffer.from(bytes), key });
+  return key;
 }
 
 /** A node KeyObject for an asymmetric object: `private` from a Private Key, `public` from any of the three kinds. */

@@ -20,7 +20,7 @@
  *   Initial Counter Value (default 0).
  * - XTS and CCM need the whole data at once: streamed, they process it at Final.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, type CipherCCM, type Cipheriv, type DecipherCCM, type Decipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type CipherCCM, type KeyObject, type Cipheriv, type DecipherCCM, type Decipheriv } from 'node:crypto';
 import { BlockCipherMode, CryptographicAlgorithm, PaddingMethod } from '../ttlv/enums.ts';
 import { randomNonce } from './random-pool.ts';
 import { CryptoError, badKey, badParams, cryptoFailure, unsupported } from './crypto-error.ts';
@@ -34,6 +34,8 @@ export interface SymmetricOptions {
   iv?: Uint8Array | undefined;
   /** Authenticated Encryption Additional Data. */
   aad?: Uint8Array | undefined;
+  /** The key as a KeyObject already made from the same bytes (key-use.ts secretKeyObject), to skip making one. */
+  keyObject?: KeyObject | undefined;
 }
 
 export interface SymmetricCipher {
@@ -248,7 +250,7 @@ export function openSymmetric(direction: Direction, algorithm: number, key: Uint
     const options = pl.aead ? { authTagLength: tagLength } : undefined;
     // A KeyObject, not the bytes: Node 24 checks a raw key against every key type first, which
     // cost about 20 µs per cipher (four times the AES-GCM work on a small message).
-    const key = createSecretKey(k);
+    const key = opts.keyObject ?? createSecretKey(k);
     const c = direction === 'encrypt'
       ? createCipheriv(pl.cipher, key, iv, options as never) as Cipheriv
       : createDecipheriv(pl.cipher, key, iv, options as never) as Decipheriv;

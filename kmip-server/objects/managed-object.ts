@@ -25,8 +25,14 @@ export class ManagedObject {
   revision: number;
   attributes: AttributeEntry[];
   body: StructureItem | null;
+  /**
+   * The shared decoding this object was copied from (objects/object-cache.ts): the same token for every copy of one
+   * stored state, for caches derived from it (crypto/key-use.ts secretKeyObject). Undefined for new objects.
+   */
+  readonly decodedFrom: object | undefined;
 
-  constructor(init: { uid: string; scope: string; objectType: number; attributes: AttributeEntry[]; body: StructureItem | null; revision?: number; owner?: string | undefined }) {
+  constructor(init: { uid: string; scope: string; objectType: number; attributes: AttributeEntry[]; body: StructureItem | null; revision?: number; owner?: string | undefined; decodedFrom?: object }) {
+    this.decodedFrom = init.decodedFrom;
     this.uid = init.uid;
     this.scope = init.scope;
     this.objectType = init.objectType;

@@ -40,6 +40,7 @@ export class ObjectCache {
       body: d.body && cloneItem(d.body),
       revision: rec.revision,
       owner: rec.owner,
+      decodedFrom: d,
     });
   }
 }

@@ -9,7 +9,7 @@ import type { ManagedObject } from '../objects/managed-object.ts';
 import { STREAMS, partsOf, unknownCorrelation } from '../crypto/by-parts.ts';
 import { cryptoFailure, unsupported } from '../crypto/crypto-error.ts';
 import {
-  asymmetricKey, chargeUsage, checkUse, keyAlgorithm, kmipErrors, paramsFor, protects, secretMaterial, type KeyUse,
+  asymmetricKey, chargeUsage, checkUse, keyAlgorithm, kmipErrors, paramsFor, protects, secretKeyObject, secretMaterial, type KeyUse,
 } from '../crypto/key-use.ts';
 import { rsaDecrypt, rsaEncrypt } from '../crypto/rsa-cipher.ts';
 import { openSymmetric, type Direction, type SymmetricCipher } from '../crypto/symmetric.ts';
@@ -112,7 +112,7 @@ export async function cipherOperation(direction: Direction, payload: StructureIt
 
     const algorithm = keyAlgorithm(obj);
     if (algorithm === undefined) throw new KmipError(ResultReason.InvalidField, 'the key has no Cryptographic Algorithm');
-    const cipher = openSymmetric(direction, algorithm, secretMaterial(obj), { params, iv, aad });
+    const cipher = openSymmetric(direction, algorithm, secretMaterial(obj), { params, iv, aad, keyObject: secretKeyObject(obj) });
     charge(ctx, obj, use, data?.length ?? 0, true);
     const tagInData = direction === 'encrypt' && !v14;
     // Decrypt of an AEAD cipher: the tag field, or the tail of the data.
