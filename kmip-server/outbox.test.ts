@@ -88,3 +88,19 @@ test('flushed() with nothing queued resolves at once', async (t) => {
   await outbox.flushed();
   t.pass();
 });
+
+test('a turn that queues more than the byte threshold writes at once, so memory and waiting stay bounded', (t) => {
+  const log: string[] = [];
+  const queued: Array<() => void> = [];
+  const outbox = new Outbox((f) => queued.push(f), 10);
+  const a = new Sink('a', log);
+  const b = new Sink('b', log);
+  t.is(outbox.send(a, Buffer.from('123456')), 6);
+  t.deepEqual(log, []);
+  t.is(outbox.send(b, Buffer.from('7890ab')), 0, 'written: nothing left queued');
+  t.deepEqual(log, ['a:123456', 'b:7890ab']);
+  t.is(outbox.size, 0);
+  outbox.send(a, Buffer.from('c'));
+  queued.shift()!(); // the flush scheduled by the first send also takes what came after
+  t.deepEqual(log.at(-1), 'a:c');
+});

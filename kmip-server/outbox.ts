@@ -15,17 +15,26 @@ export interface ReplySink {
   write(chunk: Uint8Array): boolean;
 }
 
+/** Queued bytes across all connections at which the outbox writes at once instead of waiting for the turn's end. */
+export const OUTBOX_FLUSH_BYTES = 256 * 1024;
+
 export class Outbox {
   #pending: Array<{ sink: ReplySink; reply: Uint8Array }> = [];
+  #total = 0;
+  readonly #flushBytes: number;
   /** Bytes queued per connection, so a pipelining client cannot make this hold more than a bounded amount. */
   #bytes = new Map<ReplySink, number>();
   #waiters: Array<() => void> = [];
   #scheduled = false;
   readonly #schedule: (flush: () => void) => void;
 
-  /** `schedule` is for tests; the server uses setImmediate. */
-  constructor(schedule: (flush: () => void) => void = (f) => setImmediate(f)) {
+  /**
+   * `schedule` is for tests; the server uses setImmediate. A turn that queues more than `flushBytes` (a long
+   * turn of many large answers) writes them out then, so neither memory nor the first answers' wait grows with it.
+   */
+  constructor(schedule: (flush: () => void) => void = (f) => setImmediate(f), flushBytes = OUTBOX_FLUSH_BYTES) {
     this.#schedule = schedule;
+    this.#flushBytes = flushBytes;
   }
 
   /**
@@ -36,6 +45,11 @@ export class Outbox {
     this.#pending.push({ sink, reply });
     const queued = (this.#bytes.get(sink) ?? 0) + reply.length;
     this.#bytes.set(sink, queued);
+    this.#total += reply.length;
+    if (this.#total >= this.#flushBytes) {
+      this.#write();
+      return 0;
+    }
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#schedule(this.#flush);
@@ -56,6 +70,11 @@ export class Outbox {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
+    this.#write();
+  };
+
+  #write(): void {
+    this.#total = 0;
     const batch = this.#pending;
     const waiters = this.#waiters;
     this.#pending = [];
@@ -66,5 +85,5 @@ export class Outbox {
       if (!sink.destroyed) sink.write(reply);
     }
     for (const w of waiters) w();
-  };
+  }
 }
