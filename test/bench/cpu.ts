@@ -6,10 +6,9 @@
 //   node test/bench/cpu.ts [--ops N] [--connections C] [--only Get,Create] [--prof DIR]
 //
 // --prof runs the server under --cpu-prof and writes the profile to DIR.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KmipClient } from '../../kmip-server/client/client.ts';
-import { startDevServer } from './servers.ts';
+import { cpuSeconds, startDevServer } from './servers.ts';
 import { OPS, check, prepare, requests, type BenchOp } from './ops.ts';
 
 const { values } = parseArgs({
@@ -24,13 +23,6 @@ const N = Number(values.ops);
 const C = Number(values.connections);
 const chosen = (values.only ? values.only.split(',') : [...OPS]) as BenchOp[];
 
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
-const HZ = 100;
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / HZ; // utime, stime (fields 14, 15)
-}
 
 const server = await startDevServer(values.prof ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values.prof}`] } : {});
 try {

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { KmipClient } from '../../kmip-server/client/client.ts';
-import { startDevServer, startPykmipServer, type BenchTarget } from './servers.ts';
+import { cpuSeconds, startDevServer, startPykmipServer, type BenchTarget } from './servers.ts';
 import { OPS, isAes, prepare, type BenchOp, type Prepared } from './ops.ts';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 2) * 1000;
@@ -19,8 +19,8 @@ const CONNECTIONS = [1, 16];
 /** BENCH_OPS=Get,Create runs only those operations. */
 const CHOSEN: BenchOp[] = process.env.BENCH_OPS ? (process.env.BENCH_OPS.split(',') as BenchOp[]) : [...OPS];
 
-interface Round { opsPerSec: number; latencies: Float64Array }
-interface Result { op: BenchOp; connections: number; opsPerSec: number; p50: number; p99: number; rounds: number[] }
+interface Round { opsPerSec: number; latencies: Float64Array; cpuPerOp: number }
+interface Result { op: BenchOp; connections: number; opsPerSec: number; p50: number; p99: number; rounds: number[]; cpuPerOp: number }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -43,6 +43,7 @@ const THREADS = Math.max(1, Math.min(cpus().length, Number(process.env.BENCH_THR
 async function closedLoop(t: BenchTarget, prepared: Prepared, connections: number): Promise<Round> {
   const threads = Math.min(THREADS, connections);
   const { stop: _stop, ...target } = t;
+  const cpuBefore = cpuSeconds(t.pid);
   const parts = await Promise.all(Array.from({ length: threads }, (_, i) => {
     const share = Math.floor(connections / threads) + (i < connections % threads ? 1 : 0);
     return new Promise<Float64Array>((resolve, reject) => {
@@ -53,8 +54,10 @@ async function closedLoop(t: BenchTarget, prepared: Prepared, connections: numbe
       w.once('error', reject);
     });
   }));
+  // Includes the workers' connection set-up and warm-up requests: a few per connection against thousands.
+  const cpu = cpuSeconds(t.pid) - cpuBefore;
   const latencies = Float64Array.from(parts.flatMap((p) => [...p]));
-  return { opsPerSec: latencies.length / (DURATION_MS / 1000), latencies };
+  return { opsPerSec: latencies.length / (DURATION_MS / 1000), latencies, cpuPerOp: latencies.length > 0 ? cpu / latencies.length : NaN };
 }
 
 const median = (xs: number[]) => {
@@ -66,7 +69,7 @@ const median = (xs: number[]) => {
 function summarize(op: BenchOp, connections: number, rounds: Round[]): Result {
   const latencies = rounds.flatMap((r) => [...r.latencies]).sort((a, b) => a - b);
   const rates = rounds.map((r) => r.opsPerSec);
-  return { op, connections, opsPerSec: median(rates), p50: pct(latencies, 50), p99: pct(latencies, 99), rounds: rates };
+  return { op, connections, opsPerSec: median(rates), p50: pct(latencies, 50), p99: pct(latencies, 99), rounds: rates, cpuPerOp: median(rounds.map((r) => r.cpuPerOp)) };
 }
 
 /** A target with the connection that made its keys, and the prepared request per operation. */
@@ -130,11 +133,13 @@ async function main(): Promise<void> {
   });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = [
-    '| operation | connections | kube-kmip ops/s | p50 ms | p99 ms | PyKMIP ops/s | p50 ms | p99 ms | ratio | rounds\' ratios |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| operation | connections | kube-kmip ops/s | p50 ms | p99 ms | PyKMIP ops/s | p50 ms | p99 ms | ratio | rounds\' ratios | server CPU µs/op: kube-kmip | PyKMIP | CPU ratio |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(({ o, p, ratio, low, high }) =>
       `| ${o.op} | ${o.connections} | ${fmt(o.opsPerSec)} | ${fmt(o.p50, 2)} | ${fmt(o.p99, 2)} | ` +
-      (p ? `${fmt(p.opsPerSec)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${fmt(ratio!, 1)}× | ${fmt(low, 0)}–${fmt(high, 0)}× |` : 'not supported | | | | |')),
+      (p
+        ? `${fmt(p.opsPerSec)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${fmt(ratio!, 1)}× | ${fmt(low, 0)}–${fmt(high, 0)}× | ${fmt(o.cpuPerOp * 1e6)} | ${fmt(p.cpuPerOp * 1e6)} | ${fmt(p.cpuPerOp / o.cpuPerOp, 1)}× |`
+        : `not supported | | | | | ${fmt(o.cpuPerOp * 1e6)} | | |`)),
   ];
   const loadNote = `1-minute load average before the run: ${fmt(load, 2)} on ${cpus().length} cores`;
   process.stdout.write(`\n${machine}; ${loadNote}; ${ROUNDS} rounds of ${DURATION_MS / 1000} s per cell, closed loop from ${THREADS} load threads, KMIP 1.4\n\n${lines.join('\n')}\n`);
@@ -147,7 +152,8 @@ async function main(): Promise<void> {
     `same machine, both spoken to in KMIP 1.4. Each cell runs ${ROUNDS} rounds of ${DURATION_MS / 1000} s (after a warm-up request per connection),`,
     'kube-kmip\'s and PyKMIP\'s rounds alternating so both see the same moments of the host; a cell gives the median round\'s',
     'rate, the latency percentiles over all rounds, the ratio of the medians and the lowest and highest ratio of a round to the',
-    'PyKMIP round run right after it. The load',
+    'PyKMIP round run right after it. The last three columns are each server process\'s CPU time (all threads, from',
+    '/proc) per operation in its median round: unlike ops/s this hardly depends on what else the host runs. The load',
     'threads encode each request once (a fresh random IV is written into every Encrypt) and decode every',
     'response to check it succeeded (a Decrypt must return the plaintext). There is one load thread per core but one, so a core is',
     'left to the server under test (each server answers from one main thread); the load threads still use CPU the servers share.',

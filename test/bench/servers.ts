@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,8 +10,19 @@ import { issueServerCertificate, loadCertificateAuthority } from '../../operator
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
+const HZ = 100;
+/** CPU seconds (user + system, every thread) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / HZ; // utime, stime (fields 14, 15)
+}
+
 export interface BenchTarget {
   name: string;
+  /** The server's process, for its CPU time (all threads) per operation. */
+  pid: number;
   host: string;
   port: number;
   ca: string;
@@ -39,7 +51,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /** Our dev server as a child process on a free port with a fresh data directory. */
-export async function startDevServer(opts: { nodeArgs?: string[] } = {}): Promise<BenchTarget & { dataDir: string; pid: number }> {
+export async function startDevServer(opts: { nodeArgs?: string[] } = {}): Promise<BenchTarget & { dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kmip-bench-'));
   const args = [...(opts.nodeArgs ?? []), join(ROOT, 'kmip-server/main.ts'), 'dev', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
   const child = spawn(process.execPath, args, {
@@ -124,6 +136,7 @@ export async function startPykmipServer(devDataDir: string): Promise<BenchTarget
   const cred = join(devDataDir, 'credentials/default/admin');
   return {
     name: 'PyKMIP',
+    pid: child.pid!,
     host: '127.0.0.1',
     port,
     ca: await readFile(join(devDataDir, 'pki/ca.pem'), 'utf8'),
