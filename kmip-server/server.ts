@@ -222,7 +222,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
           // Back-pressure from the client: a reader that does not keep up gets no more answers
           // computed until what was written has drained (or the connection is gone).
           if (outbox.send(socket, reply) > socket.writableHighWaterMark) await outbox.flushed();
-          if (socket.writableNeedDrain) await drained(socket);
+          if (socket.writableNeedDrain && !socket.destroyed) await drained(socket);
         }
       } catch (err) {
         log.error({ err }, 'connection failed');
