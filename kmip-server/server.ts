@@ -158,6 +158,11 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     };
   };
 
+  // A TCP connection closed before any TLS error (kubelet and load-balancer TCP probes, port scans)
+  // is no failed handshake: counting it would bury real ones (bad certificates, timeouts) in probes.
+  const countHandshakeFailure = (err: Error) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') metrics?.refused('handshake');
+  };
   const sockets = new Set<tls.TLSSocket>();
   metrics?.observe({ connections: () => sockets.size, asyncOperations: () => pending?.size() ?? 0 });
   const servers: tls.Server[] = [];
@@ -288,7 +293,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     // silent TCP connections would pile up.
     server.on('tlsClientError', (err, socket) => {
       log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
-      metrics?.refused('handshake');
+      countHandshakeFailure(err);
       socket.destroy();
     });
     addresses.push(await listenOn(server, l));
@@ -300,8 +305,8 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
       { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
     );
-    server.on('tlsClientError', (_err, socket) => {
-      metrics?.refused('handshake');
+    server.on('tlsClientError', (err, socket) => {
+      countHandshakeFailure(err);
       socket.destroy();
     });
     httpAddresses.push(await listenOn(server, l));

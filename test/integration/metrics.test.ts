@@ -43,11 +43,14 @@ test('GET /metrics counts operations, times messages, shows connections, and nam
   const missing = await outcome(client.get('00000000-no-such-object'));
   t.true(missing.kind === 'failed' && missing.reason === ResultReason.ItemNotFound, missing.kind === 'failed' ? reasonName(missing.reason) : missing.kind);
 
-  // Something that is not TLS at all on the KMIP port: a refused handshake.
-  await new Promise<void>((resolve) => {
-    const s = net.connect(server.port, '127.0.0.1', () => s.end('GET / HTTP/1.0\r\n\r\n'));
+  // A bare TCP connect and close (what a kubelet tcpSocket probe does) is not a failed handshake;
+  // something that is not TLS at all on the KMIP port is.
+  const tcp = (data?: string) => new Promise<void>((resolve) => {
+    const s = net.connect(server.port, '127.0.0.1', () => (data === undefined ? s.end() : s.end(data)));
     s.on('error', () => undefined).on('close', () => resolve()).resume();
   });
+  await tcp();
+  await tcp('GET / HTTP/1.0\r\n\r\n');
 
   const res = await fetch(url);
   t.is(res.status, 200);
@@ -57,7 +60,8 @@ test('GET /metrics counts operations, times messages, shows connections, and nam
   t.true((sample(text, 'kube_kmip_operations_total{operation="Get",status="ItemNotFound"}') ?? 0) >= 1);
   t.true((sample(text, 'kube_kmip_connections') ?? 0) >= 1, 'the client connection is open');
   t.true((sample(text, 'kube_kmip_message_duration_seconds_count{version="1.4"}') ?? 0) >= 3);
-  t.true((sample(text, 'kube_kmip_connections_refused_total{reason="handshake"}') ?? 0) >= 1);
+  t.is(sample(text, 'kube_kmip_connections_refused_total{reason="handshake"}'), 1);
+  t.is(sample(text, 'kube_kmip_connections_refused_total{reason="limit"}'), 0);
   t.not(sample(text, 'kube_kmip_async_operations'), undefined);
   t.regex(text, /^kube_kmip_process_resident_memory_bytes /m);
 
