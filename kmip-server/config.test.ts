@@ -33,3 +33,13 @@ test('asynchronous processing settings come from flags, defaults otherwise', (t)
   t.is(c.async.resultTtlMs, DEFAULT_ASYNC_OPTIONS.resultTtlMs);
   t.throws(() => parseCli(['dev', '--async-max-per-client', 'many']), { message: /--async-max-per-client must be a non-negative integer/ });
 });
+
+test('--metrics-listen: off unless given, HOST:PORT, never a KMIP listener\'s port', (t) => {
+  t.is(parseCli(['serve']).metricsListen, undefined);
+  t.deepEqual(parseCli(['serve', '--metrics-listen', '0.0.0.0:9464']).metricsListen, { host: '0.0.0.0', port: 9464 });
+  t.deepEqual(parseCli(['dev', '--metrics-listen', '[::1]:0']).metricsListen, { host: '::1', port: 0 });
+  t.throws(() => parseCli(['serve', '--metrics-listen', '9464']), { message: /--metrics-listen 9464: expected HOST:PORT/ });
+  t.throws(() => parseCli(['serve', '--metrics-listen', 'localhost:99999']), { message: /expected HOST:PORT/ });
+  t.throws(() => parseCli(['serve', '--listen', '0.0.0.0:5696', '--metrics-listen', '127.0.0.1:5696']), { message: /KMIP listener's/ });
+  t.throws(() => parseCli(['dev', '--http-port', '8443', '--metrics-listen', '127.0.0.1:8443']), { message: /KMIP listener's/ });
+});

@@ -7,6 +7,8 @@ export interface CliConfig {
   command: 'serve' | 'dev' | 'help';
   listen: Array<{ host: string; port: number }>;
   httpListen: Array<{ host: string; port: number }>;
+  /** Plain-HTTP GET /metrics (Prometheus); absent: no such listener. */
+  metricsListen?: { host: string; port: number };
   dataDir: string;
   manifests?: string;
   tlsCert?: string;
@@ -50,6 +52,8 @@ Options:
   --listen H:P             listen address, repeatable (serve)
   --http-port P            also serve POST /kmip over HTTPS (TTLV, JSON, XML) on this port
   --http-listen H:P        the same, repeatable (serve)
+  --metrics-listen H:P     serve Prometheus metrics over plain HTTP (GET /metrics) on this address,
+                           a port of its own (0 picks a free one); off by default; see docs/metrics.md
   --data-dir D             where the SQLite database lives (dev default: .kmip-dev)
   --manifests DIR          KmipScope/KmipRole/KmipClientCredential YAML files (policy)
   --notify-endpoint H:P    dev: send KMIP Notify and Put for the admin credential to this
@@ -102,6 +106,7 @@ export function parseCli(argv: string[]): CliConfig {
       listen: { type: 'string', multiple: true },
       'http-port': { type: 'string' },
       'http-listen': { type: 'string', multiple: true },
+      'metrics-listen': { type: 'string' },
       'data-dir': { type: 'string' },
       manifests: { type: 'string' },
       'notify-endpoint': { type: 'string' },
@@ -157,6 +162,7 @@ export function parseCli(argv: string[]): CliConfig {
   if (listen.length === 0) listen.push({ host, port });
   const httpListen = (values['http-listen'] ?? []).map(hostPort('http-listen'));
   if (values['http-port'] !== undefined) httpListen.push({ host, port: int('http-port', values['http-port'], 0) });
+  const metricsListen = metricsListenOf(values['metrics-listen'] ?? process.env.KMIP_METRICS_LISTEN, [...listen, ...httpListen]);
   const min = values['tls-min-version'] ?? 'TLSv1.2';
   if (min !== 'TLSv1.2' && min !== 'TLSv1.3') throw new Error('--tls-min-version must be TLSv1.2 or TLSv1.3');
   const policy = values.policy ?? process.env.KMIP_POLICY ?? 'files';
@@ -174,6 +180,7 @@ export function parseCli(argv: string[]): CliConfig {
     command,
     listen,
     httpListen,
+    ...(metricsListen ? { metricsListen } : {}),
     dataDir: values['data-dir'] ?? process.env.KMIP_DATA_DIR ?? (command === 'dev' ? '.kmip-dev' : '/var/lib/kube-kmip'),
     ...(values.manifests ? { manifests: values.manifests } : {}),
     ...notifyEndpointOf(command, values['notify-endpoint']),
@@ -219,4 +226,17 @@ function notifyEndpointOf(command: string, v: string | undefined): { notifyEndpo
   if (command !== 'dev') throw new Error('--notify-endpoint is a dev option: with serve, set spec.notifications on the KmipClientCredential');
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(v)) throw new Error(`--notify-endpoint ${v}: expected HOST:PORT`);
   return { notifyEndpoint: v };
+}
+
+/**
+ * --metrics-listen HOST:PORT: plain HTTP, so never a port a KMIP (mutual TLS) listener has; the
+ * port must be given (0 picks a free one).
+ */
+function metricsListenOf(v: string | undefined, kmip: Array<{ host: string; port: number }>): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new Error(`--metrics-listen ${v}: expected HOST:PORT`);
+  if (port !== 0 && kmip.some((l) => l.port === port)) throw new Error(`--metrics-listen ${v}: port ${port} is a KMIP listener's; give metrics a port of their own`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }

@@ -22,6 +22,7 @@ import { StoreUidInUseError } from './store/common.ts';
 import { ownerOf, type PendingOperations } from './async/pending.ts';
 import { headerCredentialKey } from './policy/header-credentials.ts';
 import { asyncIndicator, mayRunAsynchronously } from './async/indicator.ts';
+import type { ServerMetrics } from './metrics.ts';
 
 /** Times a message is run when its commit loses a race with another connection. */
 /**
@@ -49,9 +50,18 @@ export interface DispatcherOptions {
    * (server-to-client Notify and Put, notify/notifier.ts).
    */
   onCommit?: (identity: Identity, version: ProtocolVersion, changes: CommittedChange[]) => void;
+  /** Counts every response's batch items and times every message (metrics.ts); absent: nothing is measured. */
+  metrics?: ServerMetrics;
 }
 
 type ItemResult = ItemOutcome & { batchId?: Uint8Array };
+
+/** A response and what it says, for the metrics. */
+interface Answer {
+  reply: Buffer;
+  version: ProtocolVersion;
+  results: readonly ItemResult[];
+}
 
 /**
  * Turns one request message into one response message. Never throws for anything the client
@@ -68,6 +78,18 @@ export class Dispatcher {
   }
 
   async handle(frame: Uint8Array, identity: Identity): Promise<Buffer | null> {
+    const metrics = this.#opts.metrics;
+    if (!metrics) return (await this.#answer(frame, identity))?.reply ?? null;
+    const started = performance.now();
+    const answer = await this.#answer(frame, identity);
+    if (!answer) return null;
+    metrics.message(answer.version, (performance.now() - started) / 1000);
+    // As the response carries them: a Poll that collects a finished operation counts under that operation.
+    for (const r of answer.results) metrics.item(r.operation, r.status, r.reason);
+    return answer.reply;
+  }
+
+  async #answer(frame: Uint8Array, identity: Identity): Promise<Answer | null> {
     let message: TtlvItem;
     try {
       message = decode(frame, this.#opts.limits);
@@ -96,7 +118,7 @@ export class Dispatcher {
     }
   }
 
-  async #handleMessage(message: StructureItem, header: StructureItem, version: ProtocolVersion, identity: Identity): Promise<Buffer> {
+  async #handleMessage(message: StructureItem, header: StructureItem, version: ProtocolVersion, identity: Identity): Promise<Answer> {
     const items = findAll(message, Tag.BatchItem);
     const batchCount = optInt(header, Tag.BatchCount);
     if (batchCount === undefined) throw new KmipError(ResultReason.InvalidMessage, 'Request Header lacks Batch Count');
@@ -133,7 +155,7 @@ export class Dispatcher {
       }
       out = encode(this.#response(version, results, clientCorrelation));
     }
-    return out;
+    return { reply: out, version, results };
   }
 
   /**
@@ -289,8 +311,10 @@ export class Dispatcher {
     return struct(Tag.ResponseMessage, [struct(Tag.ResponseHeader, header), ...items]);
   }
 
-  #errorResponse(version: ProtocolVersion, reason: number, message: string): Buffer {
-    return encode(this.#response(responseVersion(version), [{ status: ResultStatus.OperationFailed, reason, message }]));
+  #errorResponse(version: ProtocolVersion, reason: number, message: string): Answer {
+    const v = responseVersion(version);
+    const results = [{ status: ResultStatus.OperationFailed, reason, message }];
+    return { reply: encode(this.#response(v, results)), version: v, results };
   }
 }
 

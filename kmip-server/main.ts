@@ -16,6 +16,7 @@ import type { PolicySource } from './policy/model.ts';
 import { KubeClient } from './k8s/client.ts';
 import { contextNamespace, inClusterNamespace, loadKubeConfig } from './k8s/kubeconfig.ts';
 import { ensureDevEnvironment } from './dev/bootstrap.ts';
+import { metricsUrl } from './metrics.ts';
 
 async function main(): Promise<void> {
   let cfg: CliConfig;
@@ -60,11 +61,14 @@ async function dev(cfg: CliConfig, log: pino.Logger): Promise<RunningServer & { 
     policy,
     logger: log,
     httpListen: cfg.httpListen,
+    ...(cfg.metricsListen ? { metricsListen: cfg.metricsListen } : {}),
   });
   const actual = server.addresses[0]!;
   if (actual.port !== l.port) env = await ensureDevEnvironment({ dataDir: cfg.dataDir, host: l.host, port: actual.port, ...notify });
   const rel = relative(process.cwd(), env.credentialDir);
   const creds = rel && !rel.startsWith('..') ? rel : env.credentialDir;
+  // Before the listening line, which tells whoever waits for it that everything is up.
+  if (server.metricsAddress) process.stdout.write(`kmip-server (dev) metrics on ${metricsUrl(server.metricsAddress)}\n`);
   process.stdout.write(
     `kmip-server (dev) listening on ${actual.host}:${actual.port}; credentials in ${creds}/ (ca.pem, cert.pem, key.pem, client.pem; PyKMIP: config_file=${creds}/pykmip.conf)\n`,
   );
@@ -145,7 +149,9 @@ async function serve(cfg: CliConfig, log: pino.Logger): Promise<RunningServer> {
     policy,
     logger: log,
     httpListen: cfg.httpListen,
+    ...(cfg.metricsListen ? { metricsListen: cfg.metricsListen } : {}),
   });
+  if (server.metricsAddress) process.stdout.write(`kmip-server metrics on ${metricsUrl(server.metricsAddress)}\n`);
   for (const h of server.httpAddresses) process.stdout.write(`kmip-server HTTPS POST /kmip on ${h.host}:${h.port}\n`);
   for (const a of server.addresses) process.stdout.write(`kmip-server listening on ${a.host}:${a.port}\n`);
   if (kube && policy instanceof KubernetesPolicySource) {

@@ -13,6 +13,7 @@ import { createKmipHttpsServer } from './http.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Outbox } from './outbox.ts';
 import type { DeliveryLimits } from './notify/delivery.ts';
+import { ServerMetrics, startMetricsListener, type MetricsListener } from './metrics.ts';
 
 /** TLS 1.2 suites offered by default: ECDHE with AES-GCM or ChaCha20 only. */
 export const DEFAULT_TLS12_CIPHERS = [
@@ -83,11 +84,17 @@ export interface KmipServerOptions {
   async?: Partial<AsyncOptions>;
   /** Server-to-client Notify / Put delivery limits (notify/delivery.ts). */
   notifications?: Partial<DeliveryLimits>;
+  /** Prometheus metrics to count into (metrics.ts); made here when only `metricsListen` is given. */
+  metrics?: ServerMetrics;
+  /** A plain-HTTP listener for GET /metrics; absent: none. */
+  metricsListen?: { host: string; port: number };
 }
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
   httpAddresses: Array<{ host: string; port: number }>;
+  /** Where GET /metrics is served, when `metricsListen` was given. */
+  metricsAddress?: { host: string; port: number };
   connections(): number;
   /**
    * Replaces the server certificate, key and client CA bundle for new connections (live ones keep
@@ -120,6 +127,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     logger: log,
     ...(opts.notifications ? { limits: opts.notifications } : {}),
   });
+  const metrics = opts.metrics ?? (opts.metricsListen ? new ServerMetrics() : undefined);
   const dispatcher = new Dispatcher({
     store: opts.store,
     limits,
@@ -133,6 +141,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     onInternalError: (err, op) => log.error({ err, op }, 'operation failed with an internal error'),
     ...(pending ? { pending } : {}),
     onCommit: (identity, version, changes) => notifier.committed(identity, version, changes),
+    ...(metrics ? { metrics } : {}),
   });
 
   const secureContextOptions = (): tls.SecureContextOptions => {
@@ -149,7 +158,13 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     };
   };
 
+  // A TCP connection closed before any TLS error (kubelet and load-balancer TCP probes, port scans)
+  // is no failed handshake: counting it would bury real ones (bad certificates, timeouts) in probes.
+  const countHandshakeFailure = (err: Error) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') metrics?.refused('handshake');
+  };
   const sockets = new Set<tls.TLSSocket>();
+  metrics?.observe({ connections: () => sockets.size, asyncOperations: () => pending?.size() ?? 0 });
   const servers: tls.Server[] = [];
   const listenOn = async (server: tls.Server, l: { host: string; port: number }) => {
     await new Promise<void>((resolve, reject) => {
@@ -171,17 +186,20 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
   const handle = (socket: tls.TLSSocket) => {
     if (sockets.size >= limits.maxConnections) {
       log.warn({ remote: socket.remoteAddress }, 'connection refused: too many connections');
+      metrics?.refused('limit');
       socket.destroy();
       return;
     }
     const cert = socket.getPeerX509Certificate();
     if (!socket.authorized || !cert) {
+      metrics?.refused('handshake');
       socket.destroy();
       return;
     }
     const peer: PeerCertificate = describePeer(cert, caCerts);
     if (!authenticate(peer, opts.policy.current())) {
       log.warn({ remote: socket.remoteAddress, serial: peer.serialNumber }, 'connection refused: certificate belongs to no live credential');
+      metrics?.refused('unknown-credential');
       socket.destroy();
       return;
     }
@@ -275,6 +293,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     // silent TCP connections would pile up.
     server.on('tlsClientError', (err, socket) => {
       log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+      countHandshakeFailure(err);
       socket.destroy();
     });
     addresses.push(await listenOn(server, l));
@@ -286,14 +305,30 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
       { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
       { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
     );
-    server.on('tlsClientError', (_err, socket) => socket.destroy());
+    server.on('tlsClientError', (err, socket) => {
+      countHandshakeFailure(err);
+      socket.destroy();
+    });
     httpAddresses.push(await listenOn(server, l));
     servers.push(server);
+  }
+  let metricsListener: MetricsListener | undefined;
+  if (opts.metricsListen && metrics) {
+    try {
+      metricsListener = await startMetricsListener(metrics, opts.metricsListen, log);
+    } catch (err) {
+      opts.policy.off('change', onPolicyChange);
+      await notifier.close();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await pending?.close();
+      throw new Error(`--metrics-listen ${opts.metricsListen.host}:${opts.metricsListen.port}: ${(err as Error).message}`);
+    }
   }
 
   return {
     addresses,
     httpAddresses,
+    ...(metricsListener ? { metricsAddress: metricsListener.address } : {}),
     connections: () => sockets.size,
     reloadTls(material) {
       // Build everything first: a bad certificate or key throws here and the old context stays.
@@ -307,6 +342,7 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     },
     async close() {
       opts.policy.off('change', onPolicyChange);
+      await metricsListener?.close();
       await notifier.close();
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

@@ -12,6 +12,7 @@ import { CryptographicAlgorithm, CryptographicUsageMask, NameType, ObjectType } 
 import { parseResponse, requestMessage, type BatchItemSpec, type BatchResult, type ProtocolVersion } from '../client/client.ts';
 import { ALL_PERMISSIONS } from './permissions.ts';
 import type { Identity } from '../auth/identity.ts';
+import type { ServerMetrics } from '../metrics.ts';
 
 export const V1_0: ProtocolVersion = { major: 1, minor: 0 };
 export const V1_2: ProtocolVersion = { major: 1, minor: 2 };
@@ -40,9 +41,10 @@ export interface Harness {
   one(version: ProtocolVersion, operation: string, payload: TtlvItem[], who?: Identity): Promise<BatchResult>;
 }
 
-export function harness(defaultIdentity: Identity = identity('scope-a')): Harness {
+export function harness(defaultIdentity: Identity = identity('scope-a'), opts: { metrics?: ServerMetrics } = {}): Harness {
   const store = new MemoryStore();
   const dispatcher = new Dispatcher({
+    ...opts,
     store,
     limits: { maxMessageBytes: 1 << 20, maxDepth: 32, maxItems: 100_000, maxBatchItems: 64 },
     server: { vendorIdentification: 'kube-kmip-test', serverInformation: 'kube-kmip test server', leaseSeconds: 3600 },

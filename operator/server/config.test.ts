@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parseServerConfig, ServerConfigError } from './config.ts';
-import { serverArgs, serverDnsNames, statefulSet } from './manifests.ts';
+import { clientService, headlessService, serverArgs, serverDnsNames, statefulSet } from './manifests.ts';
 import { parseCli } from '../../kmip-server/config.ts';
 import { DEFAULT_ASYNC_OPTIONS } from '../../kmip-server/async/pending.ts';
 
@@ -94,6 +94,33 @@ test('async: the server\'s defaults, set values reach the server flags, bad valu
   t.regex(t.throws(() => parseServerConfig('image: x\nasync:\n  maxPerClient: 0\n'))!.message, /async\.maxPerClient must be an integer from 1 to/);
   t.regex(t.throws(() => parseServerConfig('image: x\nasync:\n  resultTtlMs: "10m"\n'))!.message, /async\.resultTtlMs must be an integer/);
   t.regex(t.throws(() => parseServerConfig('image: x\nasync:\n  pollWaitMs: 10\n'))!.message, /unknown key async\.pollWaitMs/);
+});
+
+test('metrics: on by default on 9464, a container port named metrics and a port of the headless Service only', (t) => {
+  type Port = { name: string; port?: number; containerPort?: number; targetPort?: string };
+  const dflt = parseServerConfig('image: x\n');
+  t.deepEqual(dflt.metrics, { enabled: true, port: 9464 });
+  const args = serverArgs(dflt, 'sec');
+  t.is(args[args.indexOf('--metrics-listen') + 1], '0.0.0.0:9464');
+  t.deepEqual(parseCli(args).metricsListen, { host: '0.0.0.0', port: 9464 }, 'what the server itself parses');
+  const container = (statefulSet(dflt, 'sec') as unknown as { spec: { template: { spec: { containers: Array<{ ports: Port[] }> } } } })
+    .spec.template.spec.containers[0]!;
+  t.deepEqual(container.ports.find((p) => p.name === 'metrics'), { name: 'metrics', containerPort: 9464, protocol: 'TCP' });
+  const svcPorts = (o: unknown) => (o as { spec: { ports: Port[] } }).spec.ports;
+  t.deepEqual(svcPorts(headlessService(dflt, 'sec')).find((p) => p.name === 'metrics'), { name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' });
+  // The client Service may be a LoadBalancer: plain-HTTP metrics never go out through it.
+  t.deepEqual(svcPorts(clientService(dflt, 'sec')).map((p) => p.name), ['kmip']);
+
+  const moved = parseServerConfig('image: x\nmetrics:\n  port: 19464\n');
+  t.is(serverArgs(moved, 'sec')[serverArgs(moved, 'sec').indexOf('--metrics-listen') + 1], '0.0.0.0:19464');
+  const off = parseServerConfig('image: x\nmetrics:\n  enabled: false\n');
+  t.false(serverArgs(off, 'sec').includes('--metrics-listen'));
+  t.is(parseCli(serverArgs(off, 'sec')).metricsListen, undefined);
+  t.false(svcPorts(headlessService(off, 'sec')).some((p) => p.name === 'metrics'));
+
+  t.regex(t.throws(() => parseServerConfig('image: x\nmetrics:\n  port: 5696\n'))!.message, /metrics\.port must differ from service\.port/);
+  t.regex(t.throws(() => parseServerConfig('image: x\nhttp:\n  enabled: true\n  port: 9464\n'))!.message, /metrics\.port must differ from http\.port/);
+  t.regex(t.throws(() => parseServerConfig('image: x\nmetrics:\n  path: /m\n'))!.message, /unknown key metrics\.path/);
 });
 
 test('trustedIssuers: CA certificates only, normalised into one PEM bundle', async (t) => {

@@ -36,6 +36,8 @@ export interface ServerConfig {
   /** "" = all namespaces. */
   watchNamespace: string;
   http: { enabled: boolean; port: number };
+  /** Prometheus metrics over plain HTTP (GET /metrics, --metrics-listen); on by default. */
+  metrics: { enabled: boolean; port: number };
   logLevel: string;
   resources: Record<string, unknown>;
   podAnnotations: Record<string, string>;
@@ -238,6 +240,12 @@ export function parseServerConfig(text: string): ServerConfig {
   const http = { enabled: h.bool('enabled', false), port: h.int('port', 5697, 1, 65535) };
   h.done();
   if (http.enabled && http.port === service.port) throw new ServerConfigError(`http.port must differ from service.port (both ${http.port})`);
+  const m = f.nested('metrics');
+  const metrics = { enabled: m.bool('enabled', true), port: m.int('port', 9464, 1, 65535) };
+  m.done();
+  // Plain HTTP never shares a port with a mutual-TLS KMIP listener.
+  if (metrics.enabled && metrics.port === service.port) throw new ServerConfigError(`metrics.port must differ from service.port (both ${metrics.port})`);
+  if (metrics.enabled && http.enabled && metrics.port === http.port) throw new ServerConfigError(`metrics.port must differ from http.port (both ${metrics.port})`);
   const logLevel = f.oneOf('logLevel', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const);
   const resources = f.opaqueMap('resources');
   const podAnnotations = f.stringMap('podAnnotations');
@@ -253,7 +261,7 @@ export function parseServerConfig(text: string): ServerConfig {
   f.done();
   return {
     name, serviceAccountName, image, imagePullPolicy, imagePullSecrets, replicas, storage, service, certificate, tls, limits, async: asyncOptions,
-    watchNamespace, http, logLevel, resources, podAnnotations, podLabels, nodeSelector, tolerations, affinity, priorityClassName,
+    watchNamespace, http, metrics, logLevel, resources, podAnnotations, podLabels, nodeSelector, tolerations, affinity, priorityClassName,
     podDisruptionBudget, trustedIssuersPem,
   };
 }

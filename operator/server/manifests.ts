@@ -61,6 +61,7 @@ export function serverArgs(cfg: ServerConfig, namespace: string): string[] {
     ...(cfg.storage.type === 'sqlite' ? ['--data-dir', SERVER_PATHS.dataDir] : ['--store-namespace', cfg.storage.namespace || namespace]),
     '--listen', `0.0.0.0:${cfg.service.port}`,
     ...(cfg.http.enabled ? ['--http-listen', `0.0.0.0:${cfg.http.port}`] : []),
+    ...(cfg.metrics.enabled ? ['--metrics-listen', `0.0.0.0:${cfg.metrics.port}`] : []),
     '--tls-cert', `${SERVER_PATHS.tlsDir}/tls.crt`,
     '--tls-key', `${SERVER_PATHS.tlsDir}/tls.key`,
     '--client-ca', `${SERVER_PATHS.tlsDir}/ca.crt`,
@@ -83,8 +84,18 @@ export function serverArgs(cfg: ServerConfig, namespace: string): string[] {
   return args;
 }
 
+/** The KMIP ports: what the client Service exposes (possibly a LoadBalancer, outside the cluster). */
 function ports(cfg: ServerConfig): Array<{ name: string; port: number }> {
   return [{ name: 'kmip', port: cfg.service.port }, ...(cfg.http.enabled ? [{ name: 'kmip-https', port: cfg.http.port }] : [])];
+}
+
+/**
+ * The KMIP ports and the plain-HTTP metrics port: the pod's and the headless Service's. Metrics stay
+ * off the client Service, which may be a LoadBalancer; a scraper finds every pod through the headless
+ * one (and a ServiceMonitor selecting both Services by label scrapes each pod once).
+ */
+function podPorts(cfg: ServerConfig): Array<{ name: string; port: number }> {
+  return [...ports(cfg), ...(cfg.metrics.enabled ? [{ name: 'metrics', port: cfg.metrics.port }] : [])];
 }
 
 export function clientService(cfg: ServerConfig, namespace: string): KubeObject {
@@ -113,7 +124,7 @@ export function headlessService(cfg: ServerConfig, namespace: string): KubeObjec
       // Peers and debugging reach a pod by name before it is ready.
       publishNotReadyAddresses: true,
       selector: selectorLabels(cfg),
-      ports: ports(cfg).map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: 'TCP' })),
+      ports: podPorts(cfg).map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: 'TCP' })),
     },
   } as KubeObject;
 }
@@ -141,7 +152,7 @@ export function statefulSet(cfg: ServerConfig, namespace: string): KubeObject {
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     ],
-    ports: ports(cfg).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+    ports: podPorts(cfg).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
     readinessProbe: { ...probe, initialDelaySeconds: 2 },
     livenessProbe: { ...probe, initialDelaySeconds: 15, failureThreshold: 6 },
     ...(Object.keys(cfg.resources).length ? { resources: cfg.resources } : {}),

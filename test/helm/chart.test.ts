@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../operator/config.ts';
 import { ROLE_OPERATIONS } from '../../operator/api/role.ts';
 import { parseServerConfig } from '../../operator/server/config.ts';
-import { statefulSet } from '../../operator/server/manifests.ts';
+import { headlessService, statefulSet } from '../../operator/server/manifests.ts';
 import { CHART_DIR, HELM_BUILD_TIMEOUT_MS, NAMESPACE, NON_DEFAULT_VALUES, find, helm, helmBinary, helmWithValues, renderChart, type Manifest, type Values } from './helm.ts';
 import { SOURCE_CRD_DIR, crdDrift } from './sync-crds.ts';
 
@@ -89,6 +89,14 @@ test('the schema refuses values the operator would refuse: sqlite with 2 replica
   const r = helm(['template', 'kube-kmip', CHART_DIR, '--set', 'server.http.enabled=true,server.http.port=5696']);
   t.not(r.status, 0);
   t.regex(r.stderr, /server\.http\.port must differ from server\.service\.port/);
+  // Plain-HTTP metrics never on a KMIP port.
+  const m = helm(['template', 'kube-kmip', CHART_DIR, '--set', 'server.metrics.port=5696']);
+  t.not(m.status, 0);
+  t.regex(m.stderr, /server\.metrics\.port must differ from server\.service\.port/);
+  const mh = helm(['template', 'kube-kmip', CHART_DIR, '--set', 'server.http.enabled=true,server.metrics.port=5697']);
+  t.not(mh.status, 0);
+  t.regex(mh.stderr, /server\.metrics\.port must differ from server\.http\.port/);
+  t.is(helm(['template', 'kube-kmip', CHART_DIR, '--set', 'server.metrics.enabled=false,server.metrics.port=5696']).status, 0, 'a disabled port clashes with nothing');
 });
 
 test('every object of values.schema.json forbids unknown keys', (t) => {
@@ -143,7 +151,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   const text = serverYaml(renderChart());
   const doc = parseYaml(text) as Record<string, unknown>;
   t.deepEqual(Object.keys(doc).sort(), [
-    'affinity', 'async', 'certificate', 'http', 'image', 'imagePullPolicy', 'imagePullSecrets', 'limits', 'logLevel', 'name', 'nodeSelector',
+    'affinity', 'async', 'certificate', 'http', 'image', 'imagePullPolicy', 'imagePullSecrets', 'limits', 'logLevel', 'metrics', 'name', 'nodeSelector',
     'podAnnotations', 'podDisruptionBudget', 'podLabels', 'priorityClassName', 'replicas', 'resources', 'service',
     'serviceAccountName', 'storage', 'tls', 'tolerations', 'trustedIssuers', 'watchNamespace',
   ]);
@@ -162,6 +170,7 @@ test('server.yaml with default values: every field of the contract, read by the 
   t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 10_000, resultTtlMs: 600_000, maxResultBytes: 64 * 1024 * 1024 });
   t.is(cfg.watchNamespace, '');
   t.deepEqual(cfg.http, { enabled: false, port: 5697 });
+  t.deepEqual(cfg.metrics, { enabled: true, port: 9464 });
   t.deepEqual(cfg.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
 });
 
@@ -187,6 +196,7 @@ test('server.yaml with every non-default value: passed through, image settings f
   t.is(cfg.limits.maxConnections, 4096);
   t.deepEqual(cfg.async, { startDelayMs: 1000, maxPerClient: 100, maxTotal: 5000, resultTtlMs: 120_000, maxResultBytes: 64 * 1024 * 1024 });
   t.deepEqual(cfg.http, { enabled: true, port: 15697 });
+  t.deepEqual(cfg.metrics, { enabled: true, port: 19464 });
   t.is(cfg.watchNamespace, 'team-a');
   t.deepEqual(cfg.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } });
   t.is(cfg.podLabels['tier'], 'security');
@@ -223,6 +233,12 @@ test("the NetworkPolicy selects the pods of the operator's StatefulSet, and allo
   t.true(Object.keys(selector).length > 0);
   for (const [k, v] of Object.entries(selector)) t.is(sts.spec.template.metadata.labels[k], v, `server pods lack ${k}=${v}`);
   t.deepEqual(np.spec.ingress[0]!.ports.map((p) => p.port), [15696, 15697]);
+  // The metrics port, from its own peers only.
+  t.deepEqual(np.spec.ingress[1]!.ports.map((p) => p.port), [19464]);
+  t.deepEqual(np.spec.ingress[1]!.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+  t.is(np.spec.ingress.length, 2);
+  const noMetrics = find(renderChart({ ...NON_DEFAULT_VALUES, server: { ...NON_DEFAULT_VALUES['server'] as object, metrics: { enabled: false } } }), 'NetworkPolicy', 'kube-kmip-server') as typeof np;
+  t.is(noMetrics.spec.ingress.length, 1);
   const testPod = find(docs, 'Pod', 'kube-kmip-helm-test');
   const allowed = np.spec.ingress[0]!.from.map((f) => f.podSelector?.matchLabels).filter((m) => m !== undefined);
   t.true(allowed.some((m) => Object.entries(m).every(([k, v]) => testPod.metadata.labels?.[k] === v)), 'the helm test pod is not allowed in');
@@ -232,7 +248,24 @@ test("the NetworkPolicy selects the pods of the operator's StatefulSet, and allo
   // Off by default, and so is the ServiceMonitor.
   const defaults = renderChart();
   t.deepEqual(defaults.filter((d) => d.kind === 'NetworkPolicy' || d.kind === 'ServiceMonitor'), []);
-  t.is(docs.filter((d) => d.kind === 'ServiceMonitor').length, 1);
+  t.is(docs.filter((d) => d.kind === 'ServiceMonitor').length, 2);
+});
+
+test("the server ServiceMonitor selects the operator's headless Service, the one that carries the metrics port", (t) => {
+  const docs = renderChart(NON_DEFAULT_VALUES);
+  const cfg = parseServerConfig(serverYaml(docs));
+  const sm = find(docs, 'ServiceMonitor', 'kube-kmip-server') as Manifest & {
+    spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: { port: string; path: string; interval?: string }[] };
+  };
+  const headless = headlessService(cfg, NAMESPACE) as unknown as { metadata: { labels: Record<string, string> }; spec: { ports: { name: string; port: number }[] } };
+  for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) t.is(headless.metadata.labels[k], v, `the headless Service lacks ${k}=${v}`);
+  t.deepEqual(sm.spec.namespaceSelector.matchNames, [NAMESPACE]);
+  t.deepEqual(sm.spec.endpoints, [{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+  t.true(headless.spec.ports.some((p) => p.name === 'metrics' && p.port === 19464));
+  t.is(sm.metadata.labels?.['release'], 'prometheus');
+  // No server ServiceMonitor when the server serves no metrics.
+  const off = renderChart({ ...NON_DEFAULT_VALUES, server: { ...NON_DEFAULT_VALUES['server'] as object, metrics: { enabled: false } } });
+  t.deepEqual(off.filter((d) => d.kind === 'ServiceMonitor').map((d) => d.metadata.name), ['kube-kmip-operator']);
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ export const NON_DEFAULT_VALUES: Values = {
     limits: { maxConnections: 4096 },
     async: { maxTotal: 5000, resultTtlMs: 120_000 },
     http: { enabled: true, port: 15697 },
+    metrics: { port: 19464 },
     watchNamespace: 'team-a',
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } },
     podAnnotations: { 'example.com/scrape': 'false' },
@@ -141,7 +142,10 @@ export const NON_DEFAULT_VALUES: Values = {
   metrics: { serviceMonitor: { enabled: true, interval: '30s', labels: { release: 'prometheus' } } },
   networkPolicy: {
     enabled: true,
-    server: { from: [{ namespaceSelector: { matchLabels: { 'kube-kmip/client': 'true' } } }, { podSelector: { matchLabels: { app: 'mongod' } } }] },
+    server: {
+      from: [{ namespaceSelector: { matchLabels: { 'kube-kmip/client': 'true' } } }, { podSelector: { matchLabels: { app: 'mongod' } } }],
+      metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+    },
     operator: { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
   },
 };

@@ -49,6 +49,8 @@ export interface DevServer {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** stderr so far (JSON log lines), for failure messages. */
   logs(): string;
+  /** stdout so far (the lines that say where the server listens). */
+  stdout(): string;
   /** Resident set size in KiB, from /proc/<pid>/status. */
   rssKb(): number;
   /** SIGTERM (graceful), SIGKILL after `graceMs`; resolves once the process is gone. */
@@ -125,8 +127,8 @@ export async function startDevServer(t: Teardown, opts: StartOptions = {}): Prom
   };
   t.teardown(() => stopChild(2000).then(() => undefined));
 
+  let stdout = '';
   const port = await new Promise<number>((res, rej) => {
-    let stdout = '';
     const timer = setTimeout(() => fail(`no listening line within ${opts.startTimeoutMs ?? 30_000} ms`), opts.startTimeoutMs ?? 30_000);
     const fail = (why: string) => {
       clearTimeout(timer);
@@ -134,20 +136,24 @@ export async function startDevServer(t: Teardown, opts: StartOptions = {}): Prom
       rej(new Error(`dev server did not start: ${why}\nstdout: ${stdout}\nstderr: ${stderr.slice(-4000)}`));
     };
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => {
+    const onData = (s: string) => {
       stdout += s;
       const m = /listening on (\S+):(\d+)/.exec(stdout);
       if (m) {
         clearTimeout(timer);
         child.removeListener('exit', onExit);
+        child.stdout!.off('data', onData);
         res(Number(m[2]));
       }
-    });
+    };
+    child.stdout!.on('data', onData);
     const onExit = (code: number | null, signal: string | null) => fail(`exited (code ${code}, signal ${signal})`);
     child.once('exit', onExit);
   });
-  // Keep draining stdout so the child never blocks on a full pipe.
-  child.stdout!.resume();
+  // Keep draining stdout so the child never blocks on a full pipe (and keep its start only).
+  child.stdout!.on('data', (s: string) => {
+    if (stdout.length < 64 * 1024) stdout += s;
+  });
 
   const credentials = await readCredential(join(dataDir, 'credentials', 'default', 'admin'));
   return {
@@ -159,6 +165,7 @@ export async function startDevServer(t: Teardown, opts: StartOptions = {}): Prom
     process: child,
     exited,
     logs: () => stderr,
+    stdout: () => stdout,
     rssKb: () => rssKb(child.pid!),
     stop: stopChild,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {

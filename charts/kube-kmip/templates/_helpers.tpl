@@ -138,4 +138,12 @@ app.kubernetes.io/component: helm-test
 {{- if and .Values.server.http.enabled (eq (int .Values.server.http.port) (int .Values.server.service.port)) }}
 {{- fail (printf "server.http.port must differ from server.service.port (both %d)" (int .Values.server.service.port)) }}
 {{- end }}
+{{- with .Values.server.metrics }}
+{{- if and .enabled (eq (int .port) (int $.Values.server.service.port)) }}
+{{- fail (printf "server.metrics.port must differ from server.service.port (both %d)" (int .port)) }}
+{{- end }}
+{{- if and .enabled $.Values.server.http.enabled (eq (int .port) (int $.Values.server.http.port)) }}
+{{- fail (printf "server.metrics.port must differ from server.http.port (both %d)" (int .port)) }}
+{{- end }}
+{{- end }}
 {{- end }}
