@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Operation, ResultReason, ResultStatus } from './ttlv/enums.ts';
 import { isSupported, versionString, type ProtocolVersion } from './messages/version.ts';
+import { listenOn } from './listen.ts';
 
 /** Why a KMIP connection was closed before it could send a message. */
 export type RefusalReason = 'limit' | 'unknown-credential' | 'handshake';
@@ -145,16 +146,9 @@ export async function startMetricsListener(metrics: ServerMetrics, listen: { hos
     );
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const a = server.address();
+  const address = await listenOn(server, listen);
   return {
-    address: { host: listen.host, port: a && typeof a === 'object' ? a.port : listen.port },
+    address,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -12,6 +12,7 @@ import type { ServerInfo } from './operations/context.ts';
 import { createKmipHttpsServer } from './http.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Outbox } from './outbox.ts';
+import { listenOn } from './listen.ts';
 import type { DeliveryLimits } from './notify/delivery.ts';
 import { ServerMetrics, startMetricsListener, type MetricsListener } from './metrics.ts';
 
@@ -166,17 +167,6 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
   const sockets = new Set<tls.TLSSocket>();
   metrics?.observe({ connections: () => sockets.size, asyncOperations: () => pending?.size() ?? 0 });
   const servers: tls.Server[] = [];
-  const listenOn = async (server: tls.Server, l: { host: string; port: number }) => {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(l.port, l.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = server.address();
-    return { host: l.host, port: a && typeof a === 'object' ? a.port : l.port };
-  };
   const onPolicyChange = () => {
     const ctx = secureContextOptions();
     for (const s of servers) s.setSecureContext(ctx);
