@@ -210,13 +210,19 @@ test.serial('leader election: of two instances only the leader reconciles; the o
 
     // Someone else takes the lease: b cannot renew, stops its controllers within the renew
     // deadline, reconciles nothing meanwhile, and takes the lease back once it lapses.
-    const stolen = await plane().request<{ metadata: { resourceVersion: string } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/kube-kmip-operator`);
-    const now = new Date().toISOString().replace('Z', '000Z');
-    const put = await plane().request('PUT', `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/kube-kmip-operator`, {
-      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-      metadata: { name: 'kube-kmip-operator', namespace: OPERATOR_NS, resourceVersion: stolen.body.metadata.resourceVersion },
-      spec: { holderIdentity: 'intruder', leaseDurationSeconds: 3, acquireTime: now, renewTime: now, leaseTransitions: 5 },
-    });
+    // b renews every few hundred ms: a renewal between our read and our write is a 409, so read and write again.
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/kube-kmip-operator`;
+    let put: { status: number } = { status: 0 };
+    for (let attempt = 0; attempt < 10 && put.status !== 200; attempt++) {
+      const stolen = await plane().request<{ metadata: { resourceVersion: string } }>('GET', leasePath);
+      const now = new Date().toISOString().replace('Z', '000Z');
+      put = await plane().request('PUT', leasePath, {
+        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+        metadata: { name: 'kube-kmip-operator', namespace: OPERATOR_NS, resourceVersion: stolen.body.metadata.resourceVersion },
+        spec: { holderIdentity: 'intruder', leaseDurationSeconds: 3, acquireTime: now, renewTime: now, leaseTransitions: 5 },
+      });
+      if (put.status !== 200 && put.status !== 409) break;
+    }
     t.is(put.status, 200);
     await waitFor('b to stop leading', async () => (!b.isLeader ? true : undefined), 5000);
     t.is((await mb.isLeader.get()).values[0]?.value, 0);
