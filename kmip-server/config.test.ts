@@ -23,6 +23,12 @@ test('bad input is a clear error', (t) => {
   t.throws(() => parseCli(['dev', '--max-depth', 'deep']), { message: /--max-depth must be a non-negative integer/ });
   t.throws(() => parseCli(['dev', '--tls-min-version', 'SSLv3']), { message: /TLSv1.2 or TLSv1.3/ });
   t.throws(() => parseCli(['frobnicate']), { message: /unknown command/ });
+  // A port must be written out and fit in 16 bits; an empty one used to mean "any free port".
+  t.throws(() => parseCli(['dev', '--listen', '127.0.0.1:']), { message: /--listen: "" is not a port/ });
+  t.throws(() => parseCli(['dev', '--listen', '127.0.0.1:70000']), { message: /--listen: "70000" is not a port/ });
+  t.throws(() => parseCli(['dev', '--port', '5696x']), { message: /--port: "5696x" is not a port/ });
+  t.throws(() => parseCli(['dev', '--http-port=-1']), { message: /--http-port: "-1" is not a port/ });
+  t.deepEqual(parseCli(['dev', '--listen', '[::1]:0']).listen, [{ host: '::1', port: 0 }]);
 });
 
 test('asynchronous processing settings come from flags, defaults otherwise', (t) => {

@@ -149,19 +149,25 @@ export function parseCli(argv: string[]): CliConfig {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
     return n;
   };
-  const port = int('port', values.port ?? process.env.KMIP_PORT, 5696);
+  /** A TCP port: digits only, at most 65535 (0 lets the system choose, for tests). */
+  const tcpPort = (name: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new Error(`--${name}: "${v}" is not a port (0-65535)`);
+    return Number(v);
+  };
+  const port = tcpPort('port', values.port ?? process.env.KMIP_PORT, 5696);
   const scopeReportIntervalMs = int('scope-report-interval-ms', values['scope-report-interval-ms'], 60_000);
   if (scopeReportIntervalMs === 0) throw new Error('--scope-report-interval-ms must be positive');
   const hostPort = (flag: string) => (l: string) => {
     const i = l.lastIndexOf(':');
     if (i < 0) throw new Error(`--${flag} ${l}: expected HOST:PORT`);
-    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: int(flag, l.slice(i + 1), 5696) };
+    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: tcpPort(flag, l.slice(i + 1), 5696) };
   };
   const host = values.host ?? process.env.KMIP_HOST ?? '127.0.0.1';
   const listen = (values.listen ?? []).map(hostPort('listen'));
   if (listen.length === 0) listen.push({ host, port });
   const httpListen = (values['http-listen'] ?? []).map(hostPort('http-listen'));
-  if (values['http-port'] !== undefined) httpListen.push({ host, port: int('http-port', values['http-port'], 0) });
+  if (values['http-port'] !== undefined) httpListen.push({ host, port: tcpPort('http-port', values['http-port'], 0) });
   const metricsListen = metricsListenOf(values['metrics-listen'] ?? process.env.KMIP_METRICS_LISTEN, [...listen, ...httpListen]);
   const min = values['tls-min-version'] ?? 'TLSv1.2';
   if (min !== 'TLSv1.2' && min !== 'TLSv1.3') throw new Error('--tls-min-version must be TLSv1.2 or TLSv1.3');
