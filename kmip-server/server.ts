@@ -270,49 +270,58 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     socket.on('error', () => socket.destroy());
   };
 
+  // Everything started so far is stopped again when a later listener cannot bind (a port in use), so a failed
+  // start leaves no open port or timer behind.
+  const undoStart = async () => {
+    opts.policy.off('change', onPolicyChange);
+    await notifier.close();
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await pending?.close();
+  };
   const addresses: Array<{ host: string; port: number }> = [];
-  for (const l of opts.listen) {
-    const server = tls.createServer({
-      ...secureContextOptions(),
-      requestCert: true,
-      rejectUnauthorized: true,
-      handshakeTimeout: limits.handshakeTimeoutMs,
-    });
-    server.on('secureConnection', handle);
-    // Node reports a handshake timeout or failure here but leaves the socket open: close it, or
-    // silent TCP connections would pile up.
-    server.on('tlsClientError', (err, socket) => {
-      log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
-      countHandshakeFailure(err);
-      socket.destroy();
-    });
-    addresses.push(await listenOn(server, l));
-    servers.push(server);
-  }
   const httpAddresses: Array<{ host: string; port: number }> = [];
-  for (const l of opts.httpListen ?? []) {
-    const server = createKmipHttpsServer(
-      { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
-      { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
-    );
-    server.on('tlsClientError', (err, socket) => {
-      countHandshakeFailure(err);
-      socket.destroy();
-    });
-    httpAddresses.push(await listenOn(server, l));
-    servers.push(server);
-  }
   let metricsListener: MetricsListener | undefined;
-  if (opts.metricsListen && metrics) {
-    try {
-      metricsListener = await startMetricsListener(metrics, opts.metricsListen, log);
-    } catch (err) {
-      opts.policy.off('change', onPolicyChange);
-      await notifier.close();
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      await pending?.close();
-      throw new Error(`--metrics-listen ${opts.metricsListen.host}:${opts.metricsListen.port}: ${(err as Error).message}`);
+  try {
+    for (const l of opts.listen) {
+      const server = tls.createServer({
+        ...secureContextOptions(),
+        requestCert: true,
+        rejectUnauthorized: true,
+        handshakeTimeout: limits.handshakeTimeoutMs,
+      });
+      server.on('secureConnection', handle);
+      // Node reports a handshake timeout or failure here but leaves the socket open: close it, or
+      // silent TCP connections would pile up.
+      server.on('tlsClientError', (err, socket) => {
+        log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+        countHandshakeFailure(err);
+        socket.destroy();
+      });
+      servers.push(server);
+      addresses.push(await listenOn(server, l));
     }
+    for (const l of opts.httpListen ?? []) {
+      const server = createKmipHttpsServer(
+        { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
+        { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
+      );
+      server.on('tlsClientError', (err, socket) => {
+        countHandshakeFailure(err);
+        socket.destroy();
+      });
+      servers.push(server);
+      httpAddresses.push(await listenOn(server, l));
+    }
+    if (opts.metricsListen && metrics) {
+      try {
+        metricsListener = await startMetricsListener(metrics, opts.metricsListen, log);
+      } catch (err) {
+        throw new Error(`--metrics-listen ${opts.metricsListen.host}:${opts.metricsListen.port}: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    await undoStart();
+    throw err;
   }
 
   return {
