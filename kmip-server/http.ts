@@ -39,6 +39,8 @@ export interface HttpBindingOptions {
   caCerts: readonly X509Certificate[];
   maxMessageBytes: number;
   logger: Logger;
+  /** Counts a request refused for want of a live credential (metrics.ts), as the TLS listener counts its connections. */
+  onRefused?: () => void;
 }
 
 export function kmipHttpHandler(opts: HttpBindingOptions) {
@@ -55,7 +57,10 @@ export function kmipHttpHandler(opts: HttpBindingOptions) {
     const cert = socket.getPeerX509Certificate();
     const peer = cert && socket.authorized ? describePeer(cert, opts.caCerts) : undefined;
     const identity = peer && authenticate(peer, opts.policy.current());
-    if (!identity) return fail(403, 'client certificate belongs to no live credential');
+    if (!identity) {
+      opts.onRefused?.();
+      return fail(403, 'client certificate belongs to no live credential');
+    }
     identity.recheck = () => authenticate(peer!, opts.policy.current());
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > opts.maxMessageBytes) return fail(413, 'message too large');

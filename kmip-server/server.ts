@@ -303,7 +303,10 @@ export async function startKmipServer(opts: KmipServerOptions): Promise<RunningS
     for (const l of opts.httpListen ?? []) {
       const server = createKmipHttpsServer(
         { ...secureContextOptions(), handshakeTimeout: limits.handshakeTimeoutMs },
-        { dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log },
+        {
+          dispatcher, policy: opts.policy, caCerts, maxMessageBytes: limits.maxMessageBytes, logger: log,
+          ...(metrics ? { onRefused: () => metrics.refused('unknown-credential') } : {}),
+        },
       );
       server.on('tlsClientError', (err, socket) => {
         countHandshakeFailure(err);

@@ -53,7 +53,14 @@ const discoverXml = `<RequestMessage><RequestHeader><ProtocolVersion><ProtocolVe
 
 test('POST /kmip answers JSON and XML in kind, and refuses what it should', async (t) => {
   const port = await freePort();
-  const server = await startDevServer(t, { args: ['--http-port', String(port)] });
+  const server = await startDevServer(t, { args: ['--http-port', String(port), '--metrics-listen', '127.0.0.1:0'] });
+  const metricsAt = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(server.stdout())?.[1];
+  const refusals = async () => {
+    const text = await (await fetch(metricsAt!)).text();
+    return Number(/^kube_kmip_connections_refused_total\{reason="unknown-credential"\} (\d+)$/m.exec(text)?.[1]);
+  };
+  t.truthy(metricsAt, 'the metrics address is printed');
+  t.is(await refusals(), 0);
   const c = server.credentials;
   const admin = { ca: c.caPem, cert: c.certPem, key: c.keyPem };
 
@@ -81,6 +88,7 @@ test('POST /kmip answers JSON and XML in kind, and refuses what it should', asyn
     key: await readFile(join(orphan.credentialDir, 'key.pem'), 'utf8'),
   };
   t.is((await post(port, orphanTls, 'application/json', discoverJson)).status, 403);
+  t.is(await refusals(), 1, 'the refused request is counted');
 
   // No client certificate: the handshake itself fails.
   await t.throwsAsync(post(port, { ca: c.caPem }, 'application/json', discoverJson));
