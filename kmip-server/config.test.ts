@@ -29,6 +29,8 @@ test('bad input is a clear error', (t) => {
   t.throws(() => parseCli(['dev', '--port', '5696x']), { message: /--port: "5696x" is not a port/ });
   t.throws(() => parseCli(['dev', '--http-port=-1']), { message: /--http-port: "-1" is not a port/ });
   t.deepEqual(parseCli(['dev', '--listen', '[::1]:0']).listen, [{ host: '::1', port: 0 }]);
+  t.throws(() => parseCli(['dev', '--listen', '::1:5696']), { message: /--listen ::1:5696: expected HOST:PORT/ }, 'IPv6 needs brackets');
+  t.throws(() => parseCli(['dev', '--notify-endpoint', 'localhost:70000']), { message: /--notify-endpoint: "70000" is not a port/ });
 });
 
 test('asynchronous processing settings come from flags, defaults otherwise', (t) => {
@@ -45,7 +47,7 @@ test('--metrics-listen: off unless given, HOST:PORT, never a KMIP listener\'s po
   t.deepEqual(parseCli(['serve', '--metrics-listen', '0.0.0.0:9464']).metricsListen, { host: '0.0.0.0', port: 9464 });
   t.deepEqual(parseCli(['dev', '--metrics-listen', '[::1]:0']).metricsListen, { host: '::1', port: 0 });
   t.throws(() => parseCli(['serve', '--metrics-listen', '9464']), { message: /--metrics-listen 9464: expected HOST:PORT/ });
-  t.throws(() => parseCli(['serve', '--metrics-listen', 'localhost:99999']), { message: /expected HOST:PORT/ });
+  t.throws(() => parseCli(['serve', '--metrics-listen', 'localhost:99999']), { message: /--metrics-listen: "99999" is not a port/ });
   t.throws(() => parseCli(['serve', '--listen', '0.0.0.0:5696', '--metrics-listen', '127.0.0.1:5696']), { message: /KMIP listener's/ });
   t.throws(() => parseCli(['dev', '--http-port', '8443', '--metrics-listen', '127.0.0.1:8443']), { message: /KMIP listener's/ });
 });

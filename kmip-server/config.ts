@@ -149,25 +149,15 @@ export function parseCli(argv: string[]): CliConfig {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
     return n;
   };
-  /** A TCP port: digits only, at most 65535 (0 lets the system choose, for tests). */
-  const tcpPort = (name: string, v: string | undefined, dflt: number): number => {
-    if (v === undefined) return dflt;
-    if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new Error(`--${name}: "${v}" is not a port (0-65535)`);
-    return Number(v);
-  };
-  const port = tcpPort('port', values.port ?? process.env.KMIP_PORT, 5696);
+  const port = values.port ?? process.env.KMIP_PORT;
+  const kmipPort = port === undefined ? 5696 : tcpPort('port', port);
   const scopeReportIntervalMs = int('scope-report-interval-ms', values['scope-report-interval-ms'], 60_000);
   if (scopeReportIntervalMs === 0) throw new Error('--scope-report-interval-ms must be positive');
-  const hostPort = (flag: string) => (l: string) => {
-    const i = l.lastIndexOf(':');
-    if (i < 0) throw new Error(`--${flag} ${l}: expected HOST:PORT`);
-    return { host: l.slice(0, i).replace(/^\[|\]$/g, ''), port: tcpPort(flag, l.slice(i + 1), 5696) };
-  };
   const host = values.host ?? process.env.KMIP_HOST ?? '127.0.0.1';
-  const listen = (values.listen ?? []).map(hostPort('listen'));
-  if (listen.length === 0) listen.push({ host, port });
-  const httpListen = (values['http-listen'] ?? []).map(hostPort('http-listen'));
-  if (values['http-port'] !== undefined) httpListen.push({ host, port: tcpPort('http-port', values['http-port'], 0) });
+  const listen = (values.listen ?? []).map((v) => hostPort('listen', v));
+  if (listen.length === 0) listen.push({ host, port: kmipPort });
+  const httpListen = (values['http-listen'] ?? []).map((v) => hostPort('http-listen', v));
+  if (values['http-port'] !== undefined) httpListen.push({ host, port: tcpPort('http-port', values['http-port']) });
   const metricsListen = metricsListenOf(values['metrics-listen'] ?? process.env.KMIP_METRICS_LISTEN, [...listen, ...httpListen]);
   const min = values['tls-min-version'] ?? 'TLSv1.2';
   if (min !== 'TLSv1.2' && min !== 'TLSv1.3') throw new Error('--tls-min-version must be TLSv1.2 or TLSv1.3');
@@ -227,10 +217,23 @@ export function parseCli(argv: string[]): CliConfig {
 }
 
 /** --notify-endpoint: dev only (in serve the KmipClientCredential's spec.notifications says it). */
+/** A TCP port: digits only, at most 65535 (0 lets the system choose, for tests). */
+function tcpPort(flag: string, v: string): number {
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new Error(`--${flag}: "${v}" is not a port (0-65535)`);
+  return Number(v);
+}
+
+/** HOST:PORT, the host a name, an IPv4 address or an IPv6 address in brackets (returned without them). */
+function hostPort(flag: string, v: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([^:\]]*)$/.exec(v);
+  if (!m) throw new Error(`--${flag} ${v}: expected HOST:PORT`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: tcpPort(flag, m[2]!) };
+}
+
 function notifyEndpointOf(command: string, v: string | undefined): { notifyEndpoint?: string } {
   if (v === undefined) return {};
   if (command !== 'dev') throw new Error('--notify-endpoint is a dev option: with serve, set spec.notifications on the KmipClientCredential');
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(v)) throw new Error(`--notify-endpoint ${v}: expected HOST:PORT`);
+  hostPort('notify-endpoint', v);
   return { notifyEndpoint: v };
 }
 
@@ -240,9 +243,7 @@ function notifyEndpointOf(command: string, v: string | undefined): { notifyEndpo
  */
 function metricsListenOf(v: string | undefined, kmip: Array<{ host: string; port: number }>): { host: string; port: number } | undefined {
   if (v === undefined) return undefined;
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(v);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new Error(`--metrics-listen ${v}: expected HOST:PORT`);
-  if (port !== 0 && kmip.some((l) => l.port === port)) throw new Error(`--metrics-listen ${v}: port ${port} is a KMIP listener's; give metrics a port of their own`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  const l = hostPort('metrics-listen', v);
+  if (l.port !== 0 && kmip.some((k) => k.port === l.port)) throw new Error(`--metrics-listen ${v}: port ${l.port} is a KMIP listener's; give metrics a port of their own`);
+  return l;
 }
