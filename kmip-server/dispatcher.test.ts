@@ -1,11 +1,11 @@
 import test from 'ava';
-import { ResultReason, ResultStatus } from './ttlv/enums.ts';
+import { BlockCipherMode, MaskGenerator, Operation, PaddingMethod, ResultReason, ResultStatus } from './ttlv/enums.ts';
 import { Tag } from './ttlv/tag.ts';
-import { int, struct, text } from './ttlv/types.ts';
+import { bool, bytes, enumeration, int, struct, text, type StructureItem, type TtlvItem } from './ttlv/types.ts';
 import { encode } from './ttlv/writer.ts';
 import { decode } from './ttlv/reader.ts';
-import { parseResponse } from './client/client.ts';
-import { V1_4, V2_1, createKey, harness, identity, uidItem } from './operations/harness.fixture.ts';
+import { parseResponse, type ProtocolVersion } from './client/client.ts';
+import { V1_0, V1_2, V1_4, V2_1, attr1x, createKey, harness, identity, uidItem } from './operations/harness.fixture.ts';
 
 test('concurrent Gets of a fresh key all succeed (a lost commit race is re-run, not failed)', async (t) => {
   const h = harness();
@@ -43,4 +43,75 @@ test('a response never carries the ID placeholder uid of another scope', async (
   const uid = await createKey(h, V2_1, [], identity('scope-a'));
   const r = await h.one(V2_1, 'Get', [text(Tag.UniqueIdentifier, uid)], identity('scope-b'));
   t.is(r.reason, ResultReason.ObjectNotFound);
+});
+
+// Found by the dispatcher fuzzer (test/fuzz): each answered General Failure, threw, or answered in tags the client's
+// version does not have.
+
+const header = (major: number | TtlvItem, minor: number | TtlvItem, extra: TtlvItem[] = []) => struct(Tag.RequestHeader, [
+  struct(Tag.ProtocolVersion, [
+    typeof major === 'number' ? int(Tag.ProtocolVersionMajor, major) : major,
+    typeof minor === 'number' ? int(Tag.ProtocolVersionMinor, minor) : minor,
+  ]),
+  ...extra,
+  int(Tag.BatchCount, 1),
+]);
+const discover = struct(Tag.BatchItem, [enumeration(Tag.Operation, Operation.DiscoverVersions), struct(Tag.RequestPayload, [])]);
+
+test('a Request Header field of the wrong item type is answered Invalid Message, not thrown', async (t) => {
+  const h = harness();
+  const broken = [
+    struct(Tag.RequestMessage, [header(text(Tag.ProtocolVersionMajor, '1'), 4), discover]),
+    struct(Tag.RequestMessage, [header(1, struct(Tag.ProtocolVersionMinor, [])), discover]),
+    struct(Tag.RequestMessage, [enumeration(Tag.RequestHeader, 1), discover]),
+    struct(Tag.RequestMessage, [struct(Tag.RequestHeader, [enumeration(Tag.ProtocolVersion, 0), int(Tag.BatchCount, 1)]), discover]),
+    struct(Tag.RequestMessage, [header(1, 4, [struct(Tag.ClientCorrelationValue, [text(Tag.ClientCorrelationValue, 'x')])]), discover]),
+  ];
+  for (const msg of broken) {
+    const out = await h.dispatcher.handle(encode(msg), identity('scope-a'));
+    const [item] = parseResponse(decode(out!)).items;
+    t.is(item!.reason, ResultReason.InvalidMessage);
+  }
+});
+
+test('an empty Unique Identifier names no object: Item Not Found', async (t) => {
+  const h = harness();
+  for (const op of ['Get', 'GetAttributes', 'Destroy', 'Activate']) {
+    const r = await h.one(V1_4, op, [text(Tag.UniqueIdentifier, '')]);
+    t.is(r.reason, ResultReason.ItemNotFound, op);
+  }
+});
+
+test('an operation newer than the message\'s version is Operation Not Supported; Discover Versions works at any', async (t) => {
+  const h = harness();
+  const uid = await createKey(h, V1_4);
+  t.is((await h.one(V1_4, 'Activate', [uidItem(uid)])).status, ResultStatus.Success);
+  const cbc = struct(Tag.CryptographicParameters, [enumeration(Tag.BlockCipherMode, BlockCipherMode.CBC), enumeration(Tag.PaddingMethod, PaddingMethod.None)]);
+  const cbc16 = [uidItem(uid), cbc, bytes(Tag.Data, new Uint8Array(16)), bytes(Tag.IVCounterNonce, new Uint8Array(16))];
+  t.is((await h.one(V1_0, 'Encrypt', cbc16)).reason, ResultReason.OperationNotSupported); // Encrypt is 1.2
+  t.is((await h.one(V1_2, 'Encrypt', cbc16)).status, ResultStatus.Success);
+  t.is((await h.one({ major: 1, minor: 1 }, 'RNGSeed', [bytes(Tag.Data, new Uint8Array(32))])).reason, ResultReason.OperationNotSupported);
+  t.is((await h.one(V1_4, 'SetAttribute', [uidItem(uid), text(Tag.Description, 'x')])).reason, ResultReason.OperationNotSupported); // 2.0
+  t.is((await h.one(V1_0, 'DiscoverVersions', [])).status, ResultStatus.Success); // 1.1, but how any client negotiates
+});
+
+test('a structured attribute answers with the fields of the reader\'s version only', async (t) => {
+  const h = harness();
+  const params = struct(Tag.CryptographicParameters, [
+    enumeration(Tag.BlockCipherMode, BlockCipherMode.CBC),
+    bool(Tag.RandomIV, true), // 1.2
+    enumeration(Tag.MaskGenerator, MaskGenerator.MGF1), // 1.4
+  ]);
+  const uid = await createKey(h, V1_4, [attr1x('Cryptographic Parameters', params)]);
+  const read = async (v: ProtocolVersion) => {
+    const r = await h.one(v, 'GetAttributes', [uidItem(uid), text(Tag.AttributeName, 'Cryptographic Parameters')]);
+    const a = r.payload!.value.find((i) => i.tag === Tag.Attribute) as StructureItem;
+    const value = a.value.find((i) => i.tag === Tag.AttributeValue) as StructureItem;
+    return value.value.map((i) => i.tag);
+  };
+  t.deepEqual(await read(V1_0), [Tag.BlockCipherMode]);
+  t.deepEqual(await read(V1_2), [Tag.BlockCipherMode, Tag.RandomIV]);
+  t.deepEqual(await read(V1_4), [Tag.BlockCipherMode, Tag.RandomIV, Tag.MaskGenerator]);
+  // Stored whole: the 1.0 answer left nothing out of the object.
+  t.deepEqual(await read(V1_4), [Tag.BlockCipherMode, Tag.RandomIV, Tag.MaskGenerator]);
 });

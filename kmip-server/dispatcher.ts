@@ -1,5 +1,6 @@
 import { Tag } from './ttlv/tag.ts';
-import { BatchErrorContinuationOption, ResultReason, ResultStatus } from './ttlv/enums.ts';
+import { BatchErrorContinuationOption, Operation, ResultReason, ResultStatus } from './ttlv/enums.ts';
+import { VERSION_ORDER, enumValueDef, type Version } from './ttlv/spec/names.ts';
 import { decode } from './ttlv/reader.ts';
 import { encode } from './ttlv/writer.ts';
 import {
@@ -8,7 +9,7 @@ import {
 } from './ttlv/types.ts';
 import { KmipError } from './messages/errors.ts';
 import { atLeast, responseVersion, type ProtocolVersion } from './messages/version.ts';
-import { find, findAll, isStruct, optBool, optEnum, optInt, optStruct } from './messages/tree.ts';
+import { find, findAll, isStruct, optBool, optEnum, optInt, optStruct, optText } from './messages/tree.ts';
 import { UnitOfWork, type CommittedChange } from './objects/unit-of-work.ts';
 import { ObjectCache } from './objects/object-cache.ts';
 import { OPERATION_PERMISSION } from './operations/permissions.ts';
@@ -102,10 +103,19 @@ export class Dispatcher {
     if (message.tag !== Tag.RequestMessage || message.type !== ItemType.Structure) {
       return this.#errorResponse({ major: 1, minor: 0 }, ResultReason.InvalidMessage, 'not a Request Message');
     }
-    const header = optStruct(message, Tag.RequestHeader);
-    const pv = header && optStruct(header, Tag.ProtocolVersion);
-    const major = pv && optInt(pv, Tag.ProtocolVersionMajor);
-    const minor = pv && optInt(pv, Tag.ProtocolVersionMinor);
+    let header: StructureItem | undefined;
+    let major: number | undefined;
+    let minor: number | undefined;
+    try {
+      header = optStruct(message, Tag.RequestHeader);
+      const pv = header && optStruct(header, Tag.ProtocolVersion);
+      major = pv && optInt(pv, Tag.ProtocolVersionMajor);
+      minor = pv && optInt(pv, Tag.ProtocolVersionMinor);
+    } catch (err) {
+      // A header field of the wrong item type: there is no version to answer in but the oldest.
+      if (!(err instanceof KmipError)) throw err;
+      return this.#errorResponse({ major: 1, minor: 0 }, ResultReason.InvalidMessage, `malformed Request Header: ${err.message}`);
+    }
     if (!header || major === undefined || minor === undefined) {
       return this.#errorResponse({ major: 1, minor: 0 }, ResultReason.InvalidMessage, 'missing Request Header or Protocol Version');
     }
@@ -127,6 +137,14 @@ export class Dispatcher {
     if (items.length > this.#opts.limits.maxBatchItems) {
       throw new KmipError(ResultReason.InvalidMessage, `more than ${this.#opts.limits.maxBatchItems} batch items`);
     }
+    // Echoed as it came, so it must be what the spec says it is (a Text String) before anything runs.
+    let clientCorrelation: TtlvItem | undefined;
+    try {
+      clientCorrelation = optText(header, Tag.ClientCorrelationValue) !== undefined ? find(header, Tag.ClientCorrelationValue) : undefined;
+    } catch (err) {
+      if (!(err instanceof KmipError)) throw err;
+      throw new KmipError(ResultReason.InvalidMessage, `malformed Request Header: ${err.message}`);
+    }
     const continuation = optEnum(header, Tag.BatchErrorContinuationOption) ?? BatchErrorContinuationOption.Stop;
     const maxResponseSize = optInt(header, Tag.MaximumResponseSize);
 
@@ -139,7 +157,6 @@ export class Dispatcher {
       throw err;
     }
 
-    const clientCorrelation = find(header, Tag.ClientCorrelationValue);
     let out = encode(this.#response(version, results, clientCorrelation));
     const tooLarge = maxResponseSize !== undefined && out.length > maxResponseSize;
     // A polled result this answer cannot carry stays for the next Poll (with a larger Maximum Response Size).
@@ -233,7 +250,7 @@ export class Dispatcher {
 
   async #runItem(item: StructureItem, op: number | undefined, ctx: OperationContext): Promise<ItemOutcome> {
     try {
-      const handler = admit(item, op, ctx.identity);
+      const handler = admit(item, op, ctx.identity, ctx.version);
       const payload = optStruct(item, Tag.RequestPayload) ?? struct(Tag.RequestPayload, []);
       const out = await handler(payload, ctx);
       // Poll answers with the polled operation's own outcome.
@@ -269,7 +286,7 @@ export class Dispatcher {
     if (op === undefined || !mayRunAsynchronously(op, mode)) return undefined;
     const base = { operation: op, ...batchIdOf(item) };
     try {
-      admit(item, op, identity);
+      admit(item, op, identity, version);
     } catch (err) {
       if (err instanceof KmipError) return [{ ...base, status: ResultStatus.OperationFailed, reason: err.reason, message: err.message }];
       throw err;
@@ -319,8 +336,13 @@ export class Dispatcher {
 }
 
 /** Checks what every batch item must pass before it runs (now or, asynchronously, later) and returns its handler. */
-function admit(item: StructureItem, op: number | undefined, identity: Identity): OperationHandler | OutcomeHandler {
+function admit(item: StructureItem, op: number | undefined, identity: Identity, version: ProtocolVersion): OperationHandler | OutcomeHandler {
   if (op === undefined) throw new KmipError(ResultReason.InvalidMessage, 'Batch Item lacks Operation');
+  // An operation newer than the message's version does not exist for its client, and its answer would carry tags
+  // that client cannot read (Encrypt's Data at 1.0, say). Discover Versions is how a client of any version asks.
+  if (op !== Operation.DiscoverVersions && !operationIn(op, version)) {
+    throw new KmipError(ResultReason.OperationNotSupported, `operation ${op} is not part of KMIP ${version.major}.${version.minor}`);
+  }
   const ext = optStruct(item, Tag.MessageExtension);
   if (ext && optBool(ext, Tag.CriticalityIndicator) === true) {
     throw new KmipError(ResultReason.FeatureNotSupported, 'unsupported critical message extension');
@@ -330,6 +352,13 @@ function admit(item: StructureItem, op: number | undefined, identity: Identity):
   const perm = OPERATION_PERMISSION[op];
   if (!perm || !identity.operations.has(perm)) throw new KmipError(ResultReason.PermissionDenied, `role does not allow ${perm ?? op}`);
   return handler;
+}
+
+/** Whether the Operation enumeration has `op` in `version` (spec tables). */
+function operationIn(op: number, version: ProtocolVersion): boolean {
+  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
+  const def = enumValueDef('Operation', op); // the newest definition of the value; `since` is the first version with it
+  return def === undefined || v < 0 || VERSION_ORDER.indexOf(def.since) <= v;
 }
 
 function batchIdOf(item: TtlvItem): { batchId?: Uint8Array } {

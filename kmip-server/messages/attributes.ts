@@ -1,6 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { ItemType, struct, text, int, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { TAGS } from '../ttlv/spec/tables.ts';
+import { VERSION_ORDER, tagSince, type Version } from '../ttlv/spec/names.ts';
 import { invalidField, missingData } from './errors.ts';
 import { ruleByName, ruleByTag, type AttributeRule } from './attribute-rules.ts';
 import { atLeast, compareVersions, type ProtocolVersion } from './version.ts';
@@ -127,16 +128,55 @@ export function attributeVisible(name: string, version: ProtocolVersion): boolea
   return true;
 }
 
+/**
+ * The fields of a structured standard attribute that `version` has: an object made at 1.4 (Cryptographic
+ * Parameters with Mask Generator, say) read by a 1.0 client gets only the fields 1.0 defines, which it can decode.
+ * Custom attributes are the client's own data and go back as they were stored.
+ */
+function valueFor(value: TtlvItem, version: ProtocolVersion): TtlvItem {
+  if (value.type !== ItemType.Structure) return value;
+  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
+  if (v < 0 || v === VERSION_ORDER.length - 1) return value;
+  const keep = (s: StructureItem): StructureItem | undefined => {
+    let changed = false;
+    const kids: TtlvItem[] = [];
+    for (const c of s.value) {
+      if (sinceIndex(c.tag) > v) {
+        changed = true;
+        continue;
+      }
+      const k = c.type === ItemType.Structure ? keep(c) : undefined;
+      if (k) changed = true;
+      kids.push(k ?? c);
+    }
+    return changed ? { ...s, value: kids } : undefined;
+  };
+  return keep(value) ?? value;
+}
+
+const SINCE_INDEX = new Map<number, number>();
+/** Position in VERSION_ORDER of the first version with `tag`; unknown tags count as always there (vendor tags). */
+function sinceIndex(tag: number): number {
+  let i = SINCE_INDEX.get(tag);
+  if (i === undefined) {
+    const since = tagSince(tag);
+    i = since === undefined ? 0 : VERSION_ORDER.indexOf(since);
+    SINCE_INDEX.set(tag, i);
+  }
+  return i;
+}
+
 /** The wire form of an attribute for `version`: 1.x Attribute structure, or 2.x tagged item. */
 export function emitAttribute(entry: AttributeEntry, version: ProtocolVersion, index?: number): TtlvItem {
+  const rule = ruleByName(entry.name);
+  const value = rule ? valueFor(entry.value, version) : entry.value;
   if (!atLeast(version, 2, 0)) {
     const items: TtlvItem[] = [text(Tag.AttributeName, entry.name)];
     if (index !== undefined && index > 0) items.push(int(Tag.AttributeIndex, index));
-    items.push(entry.value);
+    items.push(value);
     return struct(Tag.Attribute, items);
   }
-  const rule = ruleByName(entry.name);
-  if (rule) return { ...entry.value, tag: rule.tag } as TtlvItem;
+  if (rule) return { ...value, tag: rule.tag } as TtlvItem;
   const dash = entry.name.indexOf('-');
   const vendor = dash > 0 ? entry.name.slice(0, dash) : 'x';
   const name = dash > 0 ? entry.name.slice(dash + 1) : entry.name;

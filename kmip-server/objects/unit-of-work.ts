@@ -73,6 +73,8 @@ export class UnitOfWork {
   }
 
   async #load(uid: string): Promise<ManagedObject | undefined> {
+    // A client may send an empty Unique Identifier; no object has one (the stores refuse it as a key).
+    if (uid === '') return undefined;
     if (this.#pending.has(uid)) return this.#pending.get(uid)?.obj.clone() ?? undefined;
     if (this.#cache && this.#store.getShared) {
       const shared = await this.#store.getShared(this.#scope, uid);

@@ -6,7 +6,7 @@ import type { EnumDef, EnumValueDef, TagDef, Version } from './tables.ts';
 
 export type { EnumDef, EnumValueDef, TagDef, Version } from './tables.ts';
 
-const VERSION_ORDER: readonly Version[] = ['1.0', '1.1', '1.2', '1.3', '1.4', '2.0', '2.1'];
+export const VERSION_ORDER: readonly Version[] = ['1.0', '1.1', '1.2', '1.3', '1.4', '2.0', '2.1'];
 
 /** The pseudo-enumeration whose values are the tags themselves (2.1 §11.56, used by Attribute Reference). */
 export const TAG_ENUM_NAME = 'Tag';
