@@ -30,6 +30,7 @@ import {
 } from '../../kmip-server/ttlv/types.ts';
 import { startDevServer, suiteTeardown, type DevServer } from '../helpers/dev-server.ts';
 import { rawConnection } from '../helpers/kmip.ts';
+import { attributeNamesNewerThan, tagsNewerThan } from '../helpers/wire-versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Wire shapes
@@ -38,9 +39,7 @@ type V = readonly [major: number, minor: number];
 const V10: V = [1, 0];
 const V12: V = [1, 2];
 const V14: V = [1, 4];
-const VERSIONS: readonly Version[] = ['1.0', '1.1', '1.2', '1.3', '1.4', '2.0', '2.1'];
 const vName = (v: V): Version => `${v[0]}.${v[1]}` as Version;
-const newer = (a: Version, than: Version): boolean => VERSIONS.indexOf(a) > VERSIONS.indexOf(than);
 
 interface Item {
   op: number;
@@ -91,34 +90,6 @@ const enumOf = (i: TtlvItem | undefined): number | undefined => (i?.type === Ite
 const intOf = (i: TtlvItem | undefined): number | undefined => (i?.type === ItemType.Integer ? i.value : undefined);
 const bytesOf = (i: TtlvItem | undefined): Buffer | undefined => (i?.type === ItemType.ByteString ? Buffer.from(i.value) : undefined);
 const hex = (t: number): string => `0x${t.toString(16).toUpperCase()}`;
-
-/** Every tag in `item` that `version` does not have (or no version has), with its path. */
-function tagsNewerThan(item: TtlvItem, version: Version, path = ''): string[] {
-  const name = tagName(item.tag) ?? hex(item.tag);
-  const here = `${path}/${name}`;
-  const since = tagSince(item.tag);
-  const out: string[] = [];
-  if (since === undefined) out.push(`${here} (unknown tag ${hex(item.tag)})`);
-  else if (newer(since, version)) out.push(`${here} (since ${since})`);
-  if (item.type === ItemType.Structure) for (const c of item.value) out.push(...tagsNewerThan(c, version, here));
-  return out;
-}
-
-/** Attribute Names in 1.x Attribute structures anywhere in `item` that `version` does not define (custom x-/y- aside). */
-function attributeNamesNewerThan(item: TtlvItem, version: Version): string[] {
-  const out: string[] = [];
-  if (item.type !== ItemType.Structure) return out;
-  if (item.tag === Tag.Attribute) {
-    const n = textOf(one(item, Tag.AttributeName));
-    if (n !== undefined && !/^[xy]-/.test(n)) {
-      const def = tagByName(n);
-      if (!def) out.push(`${n} (not a KMIP attribute)`);
-      else if (!tagByName(n, version)) out.push(`${n} (since ${tagSince(def.tag)})`);
-    }
-  }
-  for (const c of item.value) out.push(...attributeNamesNewerThan(c, version));
-  return out;
-}
 
 interface Exchange {
   res: ParsedResponse;
