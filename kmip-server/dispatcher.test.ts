@@ -1,5 +1,5 @@
 import test from 'ava';
-import { BlockCipherMode, MaskGenerator, Operation, PaddingMethod, ResultReason, ResultStatus } from './ttlv/enums.ts';
+import { BlockCipherMode, CryptographicAlgorithm, KeyFormatType, MaskGenerator, ObjectType, Operation, PaddingMethod, ResultReason, ResultStatus } from './ttlv/enums.ts';
 import { Tag } from './ttlv/tag.ts';
 import { bool, bytes, enumeration, int, struct, text, type StructureItem, type TtlvItem } from './ttlv/types.ts';
 import { encode } from './ttlv/writer.ts';
@@ -114,4 +114,27 @@ test('a structured attribute answers with the fields of the reader\'s version on
   t.deepEqual(await read(V1_4), [Tag.BlockCipherMode, Tag.RandomIV, Tag.MaskGenerator]);
   // Stored whole: the 1.0 answer left nothing out of the object.
   t.deepEqual(await read(V1_4), [Tag.BlockCipherMode, Tag.RandomIV, Tag.MaskGenerator]);
+});
+
+test('a standard attribute holding a field KMIP does not define is refused (vendor extension tags are kept)', async (t) => {
+  const h = harness();
+  const uid = await createKey(h, V1_4);
+  const link = (extra: TtlvItem) => attr1x('Link', struct(Tag.Link, [enumeration(Tag.LinkType, 0x10b), text(Tag.LinkedObjectIdentifier, 'other'), extra]));
+  const unknown = await h.one(V1_4, 'AddAttribute', [uidItem(uid), link(text(0xd0004c, 'x'))]);
+  t.is(unknown.reason, ResultReason.InvalidField);
+  const vendor = await h.one(V1_4, 'AddAttribute', [uidItem(uid), link(text(0x540001, 'x'))]);
+  t.is(vendor.status, ResultStatus.Success);
+});
+
+test('Register refuses a Key Value holding more than Key Material and attributes', async (t) => {
+  const h = harness();
+  const body = (extra: TtlvItem[]) => struct(Tag.SymmetricKey, [struct(Tag.KeyBlock, [
+    enumeration(Tag.KeyFormatType, KeyFormatType.Raw),
+    struct(Tag.KeyValue, [bytes(Tag.KeyMaterial, new Uint8Array(16).fill(1)), ...extra]),
+    enumeration(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
+    int(Tag.CryptographicLength, 128),
+  ])]);
+  const register = (extra: TtlvItem[]) => h.one(V1_4, 'Register', [enumeration(Tag.ObjectType, ObjectType.SymmetricKey), struct(Tag.TemplateAttribute, []), body(extra)]);
+  t.is((await register([bytes(Tag.Data, new Uint8Array(4))])).reason, ResultReason.InvalidField);
+  t.is((await register([])).status, ResultStatus.Success);
 });

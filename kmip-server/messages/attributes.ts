@@ -26,6 +26,20 @@ function checkValueType(rule: AttributeRule | undefined, name: string, value: Tt
   if (!rule) return;
   const expected = EXPECTED_TYPES.get(rule.tag);
   if (expected !== undefined && expected !== value.type) throw invalidField(`attribute ${name} has the wrong value type`);
+  if (value.type === ItemType.Structure) checkKnownTags(name, value);
+}
+
+/**
+ * A standard attribute's structure holds KMIP fields (or vendor extensions, 0x54xxxx): a tag KMIP does not define
+ * would be stored and handed to every later reader, whose decoder may not survive it.
+ */
+function checkKnownTags(name: string, s: StructureItem): void {
+  for (const c of s.value) {
+    if ((c.tag & 0xff0000) !== 0x540000 && tagSince(c.tag) === undefined) {
+      throw invalidField(`attribute ${name} holds a field with unknown tag 0x${c.tag.toString(16)}`);
+    }
+    if (c.type === ItemType.Structure) checkKnownTags(name, c);
+  }
 }
 
 /** Item types of the standard attributes (what the spec defines; checked on every write). */

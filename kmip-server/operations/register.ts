@@ -166,6 +166,13 @@ function registerKey(ctx: OperationContext, objectType: number, body: StructureI
   const located = attrs.some((a) => a.name === 'Key Value Location');
   if (!hasValue && !located) throw missingData('the Key Block has no Key Value');
   if (hasValue && !wrapped && !material) throw missingData('the Key Value has no Key Material');
+  // A Key Value holds Key Material and the attributes that travel with it, nothing else: anything more would be
+  // stored and returned to every reader, of any version.
+  const kv = find(block, Tag.KeyValue);
+  const stray = !wrapped && kv?.type === ItemType.Structure
+    ? kv.value.find((i) => i.tag !== Tag.KeyMaterial && i.tag !== Tag.Attribute && i.tag !== Tag.Attributes)
+    : undefined;
+  if (stray) throw invalidField(`the Key Value holds a field other than Key Material and attributes (tag 0x${stray.tag.toString(16)})`);
 
   const algorithm = agree(optEnum(block, Tag.CryptographicAlgorithm), attrEnum(attrs, 'Cryptographic Algorithm'), 'Cryptographic Algorithm');
   const length = agree(optInt(block, Tag.CryptographicLength), attrInt(attrs, 'Cryptographic Length'), 'Cryptographic Length');

@@ -5,7 +5,9 @@
 // dispatcher must answer with a Response Message the client can read, or (header unreadable) ask
 // for the connection to close; it must never throw and never fail with an internal error: each of
 // those is a check the server is missing, which a client sees as General Failure and the operator
-// as an error in the log.
+// as an error in the log. Most requests come from the scope's admin; some from a client of another scope, whose
+// successful answers must never name an object of the first, and some from a reader role, which must never succeed
+// at an operation its role does not allow.
 //
 // Deterministic for a seed, so a failure found once is found again (the report names seed and case).
 //
@@ -13,7 +15,7 @@
 import { Dispatcher } from '../../kmip-server/dispatcher.ts';
 import { MemoryStore } from '../../kmip-server/store/memory.ts';
 import { PendingOperations } from '../../kmip-server/async/pending.ts';
-import { ALL_PERMISSIONS } from '../../kmip-server/operations/permissions.ts';
+import { ALL_PERMISSIONS, OPERATION_PERMISSION } from '../../kmip-server/operations/permissions.ts';
 import { decode } from '../../kmip-server/ttlv/reader.ts';
 import { encode } from '../../kmip-server/ttlv/writer.ts';
 import { Tag } from '../../kmip-server/ttlv/tag.ts';
@@ -68,7 +70,7 @@ export function loadCorpus(dir: string = findVectorsDir()): Corpus {
 export interface Finding {
   /** Which iteration, for reproducing with the same seed. */
   iteration: number;
-  kind: 'threw' | 'internal-error' | 'unreadable-response' | 'not-a-response' | 'newer-than-version';
+  kind: 'threw' | 'internal-error' | 'unreadable-response' | 'not-a-response' | 'newer-than-version' | 'other-scope' | 'not-allowed';
   detail: string;
   /** The request that caused it, in the XML form of the vectors (bytes as hex when it did not decode). */
   request: string;
@@ -289,15 +291,24 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     server: { vendorIdentification: 'kube-kmip-fuzz', serverInformation: 'fuzz', leaseSeconds: 3600 },
     onInternalError: (err) => internal.push(err),
   });
-  const who: Identity = {
-    scopeId: 'fuzz', roleId: 'fuzz-role', scopeName: 'ns/fuzz', roleName: 'ns/admin', credentialName: 'ns/fuzz', credentialId: 'fuzz-cred',
-    operations: new Set(ALL_PERMISSIONS),
-  };
+  const identity = (scope: string, name: string, operations: readonly string[]): Identity => ({
+    scopeId: scope, roleId: `${name}-role`, scopeName: `ns/${scope}`, roleName: `ns/${name}`, credentialName: `ns/${name}`, credentialId: `${name}-cred`,
+    operations: new Set(operations),
+  });
+  // Most requests come from the scope's admin. Some come from a client of another scope, who must never reach an
+  // object of this one, and some from a client of this scope whose role allows reading only.
+  const owner = identity('fuzz', 'admin', ALL_PERMISSIONS);
+  const stranger = identity('elsewhere', 'stranger', ALL_PERMISSIONS);
+  const READER_OPERATIONS = new Set<number>([Operation.Get, Operation.GetAttributes, Operation.Locate]);
+  const reader = identity('fuzz', 'reader', [...READER_OPERATIONS].map((op) => OPERATION_PERMISSION[op]!));
   const uids: string[] = [];
+  const ownerUids = new Set<string>();
   const bytesSeen: Uint8Array[] = [];
   const remember = (it: TtlvItem) => {
-    if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && uids.length < 500 && !uids.includes(it.value)) uids.push(it.value);
-    else if ((it.tag === Tag.CorrelationValue || it.tag === Tag.AsynchronousCorrelationValue) && it.type === ItemType.ByteString && bytesSeen.length < 100) bytesSeen.push(it.value);
+    if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && !ownerUids.has(it.value)) {
+      ownerUids.add(it.value);
+      if (uids.length < 500) uids.push(it.value);
+    } else if ((it.tag === Tag.CorrelationValue || it.tag === Tag.AsynchronousCorrelationValue) && it.type === ItemType.ByteString && bytesSeen.length < 100) bytesSeen.push(it.value);
     if (it.type === ItemType.Structure) it.value.forEach(remember);
   };
   const resolve = (_name: string, type: ItemTypeCode, tag: number): TtlvItem | undefined => {
@@ -306,9 +317,15 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     if (type === ItemType.DateTime) return { tag, type, value: Math.floor(Date.now() / 1000) };
     return oddLeaf(tag, type, r);
   };
+  /** Unique Identifiers of this scope's objects anywhere in a payload. */
+  const ownersIn = (it: TtlvItem, out: string[] = []): string[] => {
+    if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && ownerUids.has(it.value)) out.push(it.value);
+    if (it.type === ItemType.Structure) for (const c of it.value) ownersIn(c, out);
+    return out;
+  };
 
   const report: FuzzReport = { iterations: 0, answered: 0, closed: 0, successes: 0, findings: [] };
-  const send = async (iteration: number, frame: Uint8Array, shown: () => string) => {
+  const send = async (iteration: number, frame: Uint8Array, shown: () => string, who: Identity = owner) => {
     internal.length = 0;
     let out: Buffer | null;
     try {
@@ -334,7 +351,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       report.findings.push({ iteration, kind: 'not-a-response', detail: `tag ${msg.tag.toString(16)}`, request: shown() });
       return;
     }
-    remember(msg);
+    if (who === owner) remember(msg);
     // Nothing newer than the answer's own version (a client of that version could not read it).
     const version = responseVersionOf(msg);
     if (version) {
@@ -346,7 +363,17 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     }
     for (const b of msg.value) {
       if (b.tag !== Tag.BatchItem || b.type !== ItemType.Structure) continue;
-      if (b.value.some((x) => x.tag === Tag.ResultStatus && x.type === ItemType.Enumeration && x.value === 0)) report.successes++;
+      if (!b.value.some((x) => x.tag === Tag.ResultStatus && x.type === ItemType.Enumeration && x.value === 0)) continue;
+      report.successes++;
+      const op = b.value.find((x) => x.tag === Tag.Operation);
+      const payload = b.value.find((x) => x.tag === Tag.ResponsePayload);
+      if (who === stranger && payload) {
+        const leaked = ownersIn(payload);
+        if (leaked.length > 0) report.findings.push({ iteration, kind: 'other-scope', detail: `another scope's client got ${leaked[0]} (operation ${op?.value})`, request: shown() });
+      }
+      if (who === reader && (op?.type !== ItemType.Enumeration || !READER_OPERATIONS.has(op.value))) {
+        report.findings.push({ iteration, kind: 'not-allowed', detail: `a role allowed ${[...READER_OPERATIONS].join(', ')} succeeded with operation ${op?.value}`, request: shown() });
+      }
     }
   };
 
@@ -386,7 +413,8 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
         frame = b;
         shown = () => Buffer.from(b).toString('hex');
       }
-      await send(i, frame, shown);
+      const pick = r();
+      await send(i, frame, shown, pick < 0.7 ? owner : pick < 0.85 ? stranger : reader);
       report.iterations++;
       opts.onCase?.(i);
     }

@@ -16,8 +16,9 @@ export function tagsNewerThan(item: TtlvItem, version: Version, path = ''): stri
   const here = `${path}/${name}`;
   const since = tagSince(item.tag);
   const out: string[] = [];
-  if (since === undefined) out.push(`${here} (unknown tag ${hex(item.tag)})`);
-  else if (newer(since, version)) out.push(`${here} (since ${since})`);
+  const extension = (item.tag & 0xff0000) === 0x540000; // vendor extensions belong to no version
+  if (since === undefined && !extension) out.push(`${here} (unknown tag ${hex(item.tag)})`);
+  else if (since !== undefined && newer(since, version)) out.push(`${here} (since ${since})`);
   if (item.type === ItemType.Structure) for (const c of item.value) out.push(...tagsNewerThan(c, version, here));
   return out;
 }
