@@ -1,5 +1,5 @@
 import test from 'ava';
-import { BlockCipherMode, CryptographicAlgorithm, KeyFormatType, MaskGenerator, ObjectType, Operation, PaddingMethod, ResultReason, ResultStatus } from './ttlv/enums.ts';
+import { BlockCipherMode, CryptographicAlgorithm, KeyFormatType, LinkType, MaskGenerator, ObjectType, Operation, PaddingMethod, ResultReason, ResultStatus } from './ttlv/enums.ts';
 import { Tag } from './ttlv/tag.ts';
 import { bool, bytes, enumeration, int, struct, text, type StructureItem, type TtlvItem } from './ttlv/types.ts';
 import { encode } from './ttlv/writer.ts';
@@ -137,4 +137,24 @@ test('Register refuses a Key Value holding more than Key Material and attributes
   const register = (extra: TtlvItem[]) => h.one(V1_4, 'Register', [enumeration(Tag.ObjectType, ObjectType.SymmetricKey), struct(Tag.TemplateAttribute, []), body(extra)]);
   t.is((await register([bytes(Tag.Data, new Uint8Array(4))])).reason, ResultReason.InvalidField);
   t.is((await register([])).status, ResultStatus.Success);
+});
+
+test('an attribute instance holding an enumeration value the reader\'s version lacks is left out, indexes kept', async (t) => {
+  const h = harness();
+  const uid = await createKey(h, V1_4);
+  const link = (type: number, target: string) => attr1x('Link', struct(Tag.Link, [enumeration(Tag.LinkType, type), text(Tag.LinkedObjectIdentifier, target)]));
+  t.is((await h.one(V1_4, 'AddAttribute', [uidItem(uid), link(LinkType.NextLink, 'newer')])).status, ResultStatus.Success); // Next Link: 1.2
+  t.is((await h.one(V1_4, 'AddAttribute', [uidItem(uid), link(LinkType.PublicKeyLink, 'older')])).status, ResultStatus.Success);
+  const links = async (v: ProtocolVersion) => {
+    const r = await h.one(v, 'GetAttributes', [uidItem(uid), text(Tag.AttributeName, 'Link')]);
+    return r.payload!.value.filter((i) => i.tag === Tag.Attribute).map((a) => {
+      const s = a as StructureItem;
+      const index = s.value.find((i) => i.tag === Tag.AttributeIndex);
+      const value = s.value.find((i) => i.tag === Tag.AttributeValue) as StructureItem;
+      const target = value.value.find((i) => i.tag === Tag.LinkedObjectIdentifier);
+      return `${index?.value ?? 0}:${target?.value}`;
+    });
+  };
+  t.deepEqual(await links({ major: 1, minor: 1 }), ['1:older']);
+  t.deepEqual(await links(V1_2), ['0:newer', '1:older']);
 });

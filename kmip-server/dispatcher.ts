@@ -1,6 +1,6 @@
 import { Tag } from './ttlv/tag.ts';
 import { BatchErrorContinuationOption, Operation, ResultReason, ResultStatus } from './ttlv/enums.ts';
-import { VERSION_ORDER, enumValueDef, type Version } from './ttlv/spec/names.ts';
+import { VERSION_ORDER, enumValueSince, type Version } from './ttlv/spec/names.ts';
 import { decode } from './ttlv/reader.ts';
 import { encode } from './ttlv/writer.ts';
 import {
@@ -357,8 +357,8 @@ function admit(item: StructureItem, op: number | undefined, identity: Identity, 
 /** Whether the Operation enumeration has `op` in `version` (spec tables). */
 function operationIn(op: number, version: ProtocolVersion): boolean {
   const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
-  const def = enumValueDef('Operation', op); // the newest definition of the value; `since` is the first version with it
-  return def === undefined || v < 0 || VERSION_ORDER.indexOf(def.since) <= v;
+  const since = enumValueSince('Operation', op);
+  return since === undefined || v < 0 || VERSION_ORDER.indexOf(since) <= v;
 }
 
 function batchIdOf(item: TtlvItem): { batchId?: Uint8Array } {

@@ -1,7 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { ItemType, struct, text, int, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { TAGS } from '../ttlv/spec/tables.ts';
-import { VERSION_ORDER, tagSince, type Version } from '../ttlv/spec/names.ts';
+import { TAG_ENUM_NAME, VERSION_ORDER, enumForTag, enumValueSince, isMask, tagSince, type Version } from '../ttlv/spec/names.ts';
 import { invalidField, missingData } from './errors.ts';
 import { ruleByName, ruleByTag, type AttributeRule } from './attribute-rules.ts';
 import { atLeast, compareVersions, type ProtocolVersion } from './version.ts';
@@ -176,6 +176,39 @@ function sinceIndex(tag: number): number {
     const since = tagSince(tag);
     i = since === undefined ? 0 : VERSION_ORDER.indexOf(since);
     SINCE_INDEX.set(tag, i);
+  }
+  return i;
+}
+
+/**
+ * Whether a reader of `version` can decode this instance of a standard attribute: false when it holds an
+ * enumeration value that version does not define (a Link of type Next Link, 1.2, read at 1.1; Cryptographic
+ * Algorithm EC, 1.2, at 1.0). Such an instance is left out of the answer, as an attribute newer than the version is.
+ * Custom attributes are the client's own data and always shown.
+ */
+export function valueVisible(entry: AttributeEntry, version: ProtocolVersion): boolean {
+  const rule = ruleByName(entry.name);
+  if (!rule) return true;
+  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
+  if (v < 0 || v === VERSION_ORDER.length - 1) return true;
+  const ok = (item: TtlvItem, tag: number): boolean => {
+    if (item.type === ItemType.Enumeration) return enumSinceIndex(tag, item.value) <= v;
+    if (item.type === ItemType.Structure) return item.value.every((c) => ok(c, c.tag));
+    return true;
+  };
+  return ok(valueFor(entry.value, version), rule.tag); // the fields the version lacks are gone by then
+}
+
+const ENUM_SINCE_INDEX = new Map<string, number>();
+/** Position in VERSION_ORDER of the first version with this value of the tag's enumeration; 0 when unknown. */
+function enumSinceIndex(tag: number, value: number): number {
+  const key = `${tag}:${value}`;
+  let i = ENUM_SINCE_INDEX.get(key);
+  if (i === undefined) {
+    const e = enumForTag(tag);
+    const since = e && e !== TAG_ENUM_NAME && !isMask(e) ? enumValueSince(e, value) : undefined;
+    i = since ? VERSION_ORDER.indexOf(since) : 0;
+    if (ENUM_SINCE_INDEX.size < 10_000) ENUM_SINCE_INDEX.set(key, i);
   }
   return i;
 }

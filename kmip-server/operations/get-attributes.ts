@@ -1,7 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { ItemType, enumeration, struct, text, type TtlvItem } from '../ttlv/types.ts';
 import { atLeast, type ProtocolVersion } from '../messages/version.ts';
-import { attributeVisible, canonicalName, emitAttribute } from '../messages/attributes.ts';
+import { attributeVisible, canonicalName, emitAttribute, valueVisible } from '../messages/attributes.ts';
 import { ruleByName, ruleByTag } from '../messages/attribute-rules.ts';
 import { invalidField, invalidMessage } from '../messages/errors.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
@@ -34,7 +34,10 @@ export function visibleAttributes(obj: ManagedObject, version: ProtocolVersion, 
   const order = wanted ?? [...new Set(obj.attributes.map((a) => a.name))];
   for (const name of order) {
     if (!attributeVisible(name, version)) continue;
-    obj.all(name).forEach((value, index) => out.push(emitAttribute({ name, value }, version, index)));
+    // Each instance keeps its stored index, so Modify and Delete Attribute still name the right one.
+    obj.all(name).forEach((value, index) => {
+      if (valueVisible({ name, value }, version)) out.push(emitAttribute({ name, value }, version, index));
+    });
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { Tag } from '../ttlv/tag.ts';
+import { VERSION_ORDER, enumValueSince, type Version } from '../ttlv/spec/names.ts';
 import {
   BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectType,
   PaddingMethod, ResultReason, State, WrappingMethod,
@@ -38,6 +39,11 @@ export const get: OperationHandler = async (payload, ctx) => {
   assertNotArchived(obj);
   if (!obj.body) throw versionedError(ctx, ResultReason.ObjectDestroyed, ResultReason.ItemNotFound, `object ${uid} has been destroyed`);
   if (OBJECT_TAG[obj.objectType] === undefined) throw new KmipError(ResultReason.GeneralFailure, 'unknown object type');
+  // A PGP Key (1.2) has no encoding a 1.1 client could decode: say so rather than answer in tags it lacks.
+  const since = enumValueSince('Object Type', obj.objectType);
+  if (since && VERSION_ORDER.indexOf(since) > VERSION_ORDER.indexOf(`${ctx.version.major}.${ctx.version.minor}` as Version)) {
+    throw featureNotSupported(`this object type exists only from KMIP ${since}; get it at that version or later`);
+  }
   const wrapping = optStruct(payload, Tag.KeyWrappingSpecification);
   if (flag(obj, 'Extractable') === false) throw new KmipError(ResultReason.NotExtractable, 'the object is not extractable');
   if (flag(obj, 'Sensitive') === true && !wrapping) throw new KmipError(ResultReason.Sensitive, 'the object is sensitive: it is only returned wrapped');

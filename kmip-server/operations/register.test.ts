@@ -186,8 +186,11 @@ test('Secret Data (usage mask 0), Opaque Objects, Split Keys and PGP Keys regist
   t.is((await register(h, V1_2, ObjectType.SplitKey, split(1, 9))).reason, ResultReason.InvalidField);
 
   const pgp = struct(Tag.PGPKey, [int(Tag.PGPKeyVersion, 4), keyBlock(F.Raw, bytes(0, Buffer.from('-----BEGIN PGP PUBLIC KEY BLOCK-----\n')), Alg.RSA, 2048)]);
-  ok(await register(h, V1_2, ObjectType.PGPKey, pgp));
+  const pgpUid = uidOf(ok(await register(h, V1_2, ObjectType.PGPKey, pgp)));
   t.is((await register(h, V1_2, ObjectType.PGPKey, struct(Tag.PGPKey, [keyBlock(F.Raw, raw('00'), Alg.RSA, 2048)]))).reason, ResultReason.MissingData);
+  // PGP Key is a 1.2 object type: a 1.1 client cannot decode it, and is told so instead of getting 1.2 tags.
+  t.is((await h.one({ major: 1, minor: 1 }, 'Get', [uidItem(pgpUid)])).reason, ResultReason.FeatureNotSupported);
+  ok(await h.one(V1_2, 'Get', [uidItem(pgpUid)]));
 });
 
 test('a key with no Key Value but a Key Value Location (MDO) registers with Key Value Present false', async (t) => {

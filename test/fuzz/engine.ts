@@ -24,7 +24,7 @@ import { ItemType, type ItemTypeCode, type StructureItem, type TtlvItem } from '
 import { elementToTtlv, serializeXml, toXml, type XmlElement } from '../../kmip-server/ttlv/xml.ts';
 import type { Identity } from '../../kmip-server/auth/identity.ts';
 import { findVectorsDir, listVectorFiles, readVectorSteps } from '../conformance/vectors.ts';
-import { VERSIONS, attributeNamesNewerThan, tagsNewerThan } from '../helpers/wire-versions.ts';
+import { VERSIONS, attributeNamesNewerThan, enumValuesNewerThan, tagsNewerThan } from '../helpers/wire-versions.ts';
 import { tagByName, type Version } from '../../kmip-server/ttlv/spec/names.ts';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
@@ -355,10 +355,11 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     // Nothing newer than the answer's own version (a client of that version could not read it).
     const version = responseVersionOf(msg);
     if (version) {
-      // Custom attributes are the client's own data (any name, any value), stored and returned as they came.
+      // Custom attributes are the client's own data (any name, any value), stored and returned as they came; so is
+      // the Operation a batch item echoes (whatever the client asked for, answered Operation Not Supported).
       const own = withoutCustomValues(msg);
       const names = version.startsWith('1.') ? attributeNamesNewerThan(own, version).filter((n) => !n.endsWith('(not a KMIP attribute)')) : [];
-      const newer = [...tagsNewerThan(own, version), ...names];
+      const newer = [...tagsNewerThan(own, version), ...names, ...enumValuesNewerThan(withoutAttributeEchoes(own), version).filter(checkedEnum)];
       if (newer.length > 0) report.findings.push({ iteration, kind: 'newer-than-version', detail: `${version}: ${newer.slice(0, 3).join(', ')}`, request: shown() });
     }
     for (const b of msg.value) {
@@ -423,6 +424,32 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     await store.close();
   }
   return report;
+}
+
+/**
+ * Enumeration values the version check looks at. Left out: the Operation a batch item echoes; values of the
+ * attribute an attribute-writing operation echoes (the client's own, at its own version); and fields of an object's
+ * body (its Key Block's Cryptographic Algorithm, a Split Key's method), which go back as stored: a 1.0 client that
+ * asks for an EC key gets Cryptographic Algorithm EC (1.2), since a Key Block without its algorithm is invalid.
+ */
+function checkedEnum(path: string): boolean {
+  if (path.startsWith('/Response Message/Batch Item/Operation =')) return false;
+  if (/\/Response Payload\/(Symmetric Key|Private Key|Public Key|Split Key|Secret Data|PGP Key|Template)\//.test(path)) return false;
+  return true;
+}
+
+/** Attribute-writing operations answer with the attribute the client sent; their batch items are left out. */
+const ATTRIBUTE_WRITES = new Set<number>([Operation.AddAttribute, Operation.ModifyAttribute, Operation.DeleteAttribute, Operation.SetAttribute, Operation.AdjustAttribute]);
+function withoutAttributeEchoes(msg: TtlvItem): TtlvItem {
+  if (msg.type !== ItemType.Structure) return msg;
+  return {
+    ...msg,
+    value: msg.value.filter((b) => {
+      if (b.tag !== Tag.BatchItem || b.type !== ItemType.Structure) return true;
+      const op = b.value.find((x) => x.tag === Tag.Operation);
+      return !(op?.type === ItemType.Enumeration && ATTRIBUTE_WRITES.has(op.value));
+    }),
+  };
 }
 
 /** `msg` with the values of custom (non-standard) attributes left out. */

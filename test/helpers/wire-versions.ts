@@ -2,7 +2,7 @@
  * Checks that an answer carries nothing newer than its protocol version: a 1.0 client cannot decode a tag or an
  * attribute name its version does not have. Shared by the client-shape tests and the dispatcher fuzzer.
  */
-import { tagByName, tagName, tagSince, type Version } from '../../kmip-server/ttlv/spec/names.ts';
+import { enumForTag, enumValueDef, enumValueSince, isMask, tagByName, tagName, tagSince, type Version } from '../../kmip-server/ttlv/spec/names.ts';
 import { Tag } from '../../kmip-server/ttlv/tag.ts';
 import { ItemType, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
 
@@ -37,5 +37,23 @@ export function attributeNamesNewerThan(item: TtlvItem, version: Version): strin
     }
   }
   for (const c of item.value) out.push(...attributeNamesNewerThan(c, version));
+  return out;
+}
+
+/**
+ * Enumeration values in `item` that `version` does not define (a 1.0 client decoding Object Type PGP Key, say).
+ * Values outside every table (vendor extensions, 0x8xxxxxxx) and bit masks are left out.
+ */
+export function enumValuesNewerThan(item: TtlvItem, version: Version, path = ''): string[] {
+  const here = `${path}/${tagName(item.tag) ?? hex(item.tag)}`;
+  const out: string[] = [];
+  if (item.type === ItemType.Enumeration) {
+    const e = enumForTag(item.tag);
+    if (e && e !== 'Tag' && !isMask(e)) {
+      const since = enumValueSince(e, item.value);
+      if (since && newer(since, version)) out.push(`${here} = ${enumValueDef(e, item.value)?.name} (since ${since})`);
+    }
+  }
+  if (item.type === ItemType.Structure) for (const c of item.value) out.push(...enumValuesNewerThan(c, version, here));
   return out;
 }

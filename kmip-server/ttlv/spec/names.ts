@@ -177,6 +177,18 @@ export function enumValueDef(enumName: string, value: number, version?: Version)
   return pick(enumIndex(enumName)?.byValue.get(value), version);
 }
 
+/**
+ * The first version that defines this value of the enumeration, under any of its names (a value renamed in 2.0,
+ * SHA-1 with RSA Encryption say, has a 2.0 definition but exists since 1.0); undefined for values no table has.
+ */
+export function enumValueSince(enumName: string, value: number): Version | undefined {
+  for (const v of VERSION_ORDER) {
+    const d = enumValueDef(enumName, value, v);
+    if (d && validIn(d, v)) return v;
+  }
+  return undefined;
+}
+
 /** The XML/JSON name of an enumeration value, e.g. ("Object Type", 2) -> "SymmetricKey"; undefined if unnamed. */
 export function enumValueName(enumName: string, value: number, version?: Version): string | undefined {
   if (isTagEnum(enumName)) return tagXmlName(value, version);
