@@ -30,7 +30,7 @@ import {
 } from '../../kmip-server/ttlv/types.ts';
 import { startDevServer, suiteTeardown, type DevServer } from '../helpers/dev-server.ts';
 import { rawConnection } from '../helpers/kmip.ts';
-import { attributeNamesNewerThan, tagsNewerThan } from '../helpers/wire-versions.ts';
+import { attributeNamesNewerThan, enumValuesNewerThan, tagsNewerThan } from '../helpers/wire-versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Wire shapes
@@ -108,6 +108,7 @@ async function send(t: ExecutionContext, conn: KmipConnection, v: V, items: Item
   t.is(res.items.length, items.length, `${what}: one response batch item per request batch item`);
   t.deepEqual(tagsNewerThan(raw, vName(v)), [], `${what}: no tag newer than ${vName(v)} in the response`);
   if (v[0] === 1) t.deepEqual(attributeNamesNewerThan(raw, vName(v)), [], `${what}: no attribute newer than ${vName(v)} in the response`);
+  t.deepEqual(enumValuesNewerThan(raw, vName(v)), [], `${what}: no enumeration value newer than ${vName(v)} in the response`);
   res.items.forEach((r, i) => {
     t.is(r.operation, items[i]!.op, `item ${i}: the response echoes the operation`);
     if (items[i]!.id) t.deepEqual(r.uniqueBatchItemId && Buffer.from(r.uniqueBatchItemId), Buffer.from(items[i]!.id!), `item ${i}: Unique Batch Item ID echoed`);
@@ -415,11 +416,15 @@ test('storage array 1.0: Query, Locate on x-ResourceID, Get as Opaque, Get Attri
 // ---------------------------------------------------------------------------------------------------------------
 // The checks themselves
 
-test('the version checks catch a newer tag and a newer attribute name', (t) => {
+test('the version checks catch a newer tag, attribute name and enumeration value', (t) => {
   const located = struct(Tag.ResponsePayload, [int(Tag.LocatedItems, 1), text(Tag.UniqueIdentifier, 'x')]);
   t.deepEqual(tagsNewerThan(located, '1.0'), ['/Response Payload/Located Items (since 1.3)']);
   t.deepEqual(tagsNewerThan(located, '1.3'), []);
   const fresh = struct(Tag.ResponsePayload, [attr('Fresh', bool(Tag.Fresh, true)), attr('x-Custom', text(Tag.AttributeValue, 'v')), attr('State', enumeration(Tag.State, State.Active))]);
   t.deepEqual(attributeNamesNewerThan(fresh, '1.0'), ['Fresh (since 1.1)']);
   t.deepEqual(attributeNamesNewerThan(fresh, '1.1'), []);
+  // A value renamed later (SHA-1 with RSA Encryption got its 2.0 name) still counts from its first version.
+  const pgp = struct(Tag.ResponsePayload, [enumeration(Tag.ObjectType, ObjectType.PGPKey), enumeration(Tag.DigitalSignatureAlgorithm, 3)]);
+  t.deepEqual(enumValuesNewerThan(pgp, '1.1'), ['/Response Payload/Object Type = PGP Key (since 1.2)']);
+  t.deepEqual(enumValuesNewerThan(pgp, '1.2'), []);
 });
