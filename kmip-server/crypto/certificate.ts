@@ -24,7 +24,8 @@ export interface CertificateFacts {
   subjectAltName?: Uint8Array;
   issuerAltName?: Uint8Array;
   signatureAlgorithm?: number;
-  publicKey: KeyObject;
+  /** Undefined when OpenSSL cannot read the key (an unknown curve, a damaged SubjectPublicKeyInfo). */
+  publicKey?: KeyObject;
 }
 
 export interface NamePart {
@@ -110,8 +111,9 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
       subjectText: distinguishedName(subject),
       issuerParts: nameParts(issuer),
       subjectParts: nameParts(subject),
-      publicKey: cert.publicKey,
     };
+    const publicKey = readablePublicKey(cert);
+    if (publicKey) facts.publicKey = publicKey;
     const alg = SIGNATURE_ALGORITHMS[oidValue(expect(sigAlg[0], DER.OID, 'signature algorithm'))];
     if (alg !== undefined) facts.signatureAlgorithm = alg;
     const extWrapper = tbs.slice(i).find((t) => t.tag === 0xa3);
@@ -128,6 +130,18 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
   } catch (err) {
     if (err instanceof DerError) throw new CertificateError(`the certificate could not be read: ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * The certificate's public key, or undefined when OpenSSL cannot decode it: the certificate itself parsed, and a
+ * store of certificates must not fail on a key type it does not know.
+ */
+export function readablePublicKey(cert: X509Certificate): KeyObject | undefined {
+  try {
+    return cert.publicKey;
+  } catch {
+    return undefined;
   }
 }
 

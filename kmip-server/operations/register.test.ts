@@ -3,7 +3,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } fr
 import { Tag } from '../ttlv/tag.ts';
 import {
   CertificateType, CryptographicAlgorithm as Alg, CryptographicUsageMask as Mask, DigitalSignatureAlgorithm, EncodingOption, KeyFormatType as F, ObjectType,
-  ResultReason, SecretDataType, SplitKeyMethod,
+  ResultReason, SecretDataType, SplitKeyMethod, ValidityIndicator,
 } from '../ttlv/enums.ts';
 import { ItemType, bigInt, bool, bytes, dateTime, enumeration, int, struct, text, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import type { ProtocolVersion } from '../client/client.ts';
@@ -265,4 +265,20 @@ test('1.x Templates: registered with their names, applied by Name in Create and 
   // 2.x has no Templates; a template with server-owned attributes is refused.
   t.is((await h.one(V2_1, 'Register', [enumeration(Tag.ObjectType, ObjectType.Template), struct(Tag.Template, [])])).reason, ResultReason.InvalidField);
   t.is((await h.one(V1_2, 'Register', [enumeration(Tag.ObjectType, ObjectType.Template), struct(Tag.Template, [attr1x('State', enumeration(0, 2))])])).reason, ResultReason.InvalidField);
+});
+
+// The OASIS P-256 test certificate (TC_ECC_3_10) with one byte of its curve OID changed, as the fuzzer sent it:
+// X.509 parses, but OpenSSL cannot read the public key. Once an internal error; now stored, with no key facts.
+const UNREADABLE_KEY_CERT_HEX = '308201d73082017da003020102020900dada16a58d2924d9300a06082a8648ce3d0403023048310b3009060355040613025553310d300b060355040a0c0454455354310e300c060355040b0c054f41534953311a301806035504030c114b4d49502d45432d736563703235367231301e170d3133303632363033353434335a170d3233303632343033353434335a3048310b3009060355040613025553310d300b060355040a0c0454455354310e300c060355040b0c054f41534953311a301806035504030c114b4d49502d45432d7365637032353672313059301306072a8648ce3d020106082a8648cea203010703420004b344392fb72aa267f86d7d837de1d96ce960ffc05ceef3f1fa26d8546a6442f3c1397e929aad8dcab25b282ca8a1cf00bef7cb18a0f5ea44493a30a6d223b25ba350304e301d0603551d0e04160414c74bdb9d456b3b14868fd9c8867de0fcdfefd493301f0603551d23041830168014c74bdb9d456b3b14868fd9c8867de0fcdfefd493300c0603551d13040530030101ff300a06082a8648ce3d04030203480030450220235f5fcb375dd606af3a121a7876ce9c1a15d257449a0eaa600f8e1266904bdf022100a9b85e143d8925a2ebb08bc8434d56af2f73005fff429bcd8245fd5fb21a7b45';
+
+test('a certificate whose public key OpenSSL cannot read registers without key facts; Validate finds it Invalid', async (t) => {
+  const h = harness();
+  const der = Buffer.from(UNREADABLE_KEY_CERT_HEX, 'hex');
+  const cert = struct(Tag.Certificate, [enumeration(Tag.CertificateType, CertificateType.X_509), bytes(Tag.CertificateValue, der)]);
+  const uid = uidOf(ok(await register(h, V1_4, ObjectType.Certificate, cert)));
+  t.deepEqual(await attributeValues(h, uid, 'Cryptographic Length'), []);
+  t.is((await attributeValues(h, uid, 'Certificate Length'))[0]?.value, der.length);
+  // Self-signed in name, but a signature under an unreadable key cannot be checked.
+  const r = ok(await h.one(V1_4, 'Validate', [text(Tag.UniqueIdentifier, uid)]));
+  t.is(r.payload!.value.find((i) => i.tag === Tag.ValidityIndicator)?.value, ValidityIndicator.Invalid);
 });

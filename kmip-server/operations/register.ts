@@ -115,7 +115,7 @@ function registerCertificate(ctx: OperationContext, body: StructureItem, attrs: 
       throw err;
     }
     try {
-      const bits = keyFacts(facts.publicKey).bits;
+      const bits = facts.publicKey ? keyFacts(facts.publicKey).bits : 0;
       if (bits > 0 && !obj.has('Cryptographic Length')) obj.set('Cryptographic Length', int(Tag.AttributeValue, bits));
     } catch (err) {
       if (!(err instanceof KeyMaterialError)) throw err;

@@ -7,6 +7,7 @@ import { optDate, reqBytes, reqEnum } from '../messages/tree.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import { assertNotArchived, loadObject, versionedError } from './common.ts';
+import { readablePublicKey } from '../crypto/certificate.ts';
 
 /** How many issuers Validate looks up among the scope's certificates above the ones the request gives. */
 const MAX_LOOKUP_DEPTH = 8;
@@ -62,7 +63,12 @@ async function managedCertificate(ctx: OperationContext, uid: string): Promise<C
 }
 
 /** Issued by: the name and key identifier match (checkIssued) and the signature verifies. */
-const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => child.checkIssued(parent) && child.verify(parent.publicKey);
+const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => child.checkIssued(parent) && verifiedBy(child, parent);
+/** The child's signature verifies under the parent's key; a parent whose key cannot be read signed nothing we can check. */
+const verifiedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
+  const key = readablePublicKey(parent);
+  return key !== undefined && child.verify(key);
+};
 const selfSigned = (c: X509Certificate): boolean => issuedBy(c, c);
 
 async function judge(ctx: OperationContext, given: ChainCert[], at: number): Promise<number> {
@@ -96,7 +102,7 @@ async function judge(ctx: OperationContext, given: ChainCert[], at: number): Pro
     const state = c.managed?.has('State') ? c.managed.state : undefined;
     if (state === State.Compromised || state === State.DestroyedCompromised) return ValidityIndicator.Invalid;
     const parent = chain[i + 1];
-    if (parent && (!parent.x509.ca || !c.x509.verify(parent.x509.publicKey))) return ValidityIndicator.Invalid;
+    if (parent && (!parent.x509.ca || !verifiedBy(c.x509, parent.x509))) return ValidityIndicator.Invalid;
   }
   const root = chain[chain.length - 1]!;
   if (!selfSigned(root.x509)) return ValidityIndicator.Unknown;
