@@ -17,7 +17,11 @@ export type Parts =
   | { kind: 'init' }
   | { kind: 'continue'; correlation: Uint8Array; final: boolean };
 
-export function partsOf(payload: StructureItem): Parts {
+export function partsOf(payload: StructureItem, version: ProtocolVersion): Parts {
+  // Streaming came with 1.3: an older message has no such fields, and its answer could not carry a Correlation Value.
+  if (!atLeast(version, 1, 3) && payload.value.some((i) => i.tag === Tag.InitIndicator || i.tag === Tag.FinalIndicator || i.tag === Tag.CorrelationValue)) {
+    throw new KmipError(ResultReason.InvalidField, `operations by parts (Init Indicator, Final Indicator, Correlation Value) begin with KMIP 1.3, not ${version.major}.${version.minor}`);
+  }
   const init = optBool(payload, Tag.InitIndicator) === true;
   const final = optBool(payload, Tag.FinalIndicator) === true;
   const correlation = optBytes(payload, Tag.CorrelationValue);

@@ -198,7 +198,7 @@ test('by parts (TC-STREAM-ENC): ECB output in whole blocks, two streams one afte
   t.deepEqual(bytesOf(last, Tag.Data), one);
 });
 
-test('GCM by parts: Data as it comes, the tag at Final (CS-BC-M-GCM-3); Decrypt by parts with the tag at the end of the data at 1.2', async (t) => {
+test('GCM by parts: Data as it comes, the tag at Final (CS-BC-M-GCM-3); Decrypt by parts with the tag at the end of the data at 1.3, none at 1.2', async (t) => {
   const h = harness();
   const key = hex('feffe9928665731c6d6a8f9467308308');
   const uid = await registerSymmetric(h, V1_4, key, Alg.AES, [mask(Mask.Encrypt | Mask.Decrypt), activeSince()]);
@@ -212,9 +212,12 @@ test('GCM by parts: Data as it comes, the tag at Final (CS-BC-M-GCM-3); Decrypt 
 
   const ct = Buffer.concat([bytesOf(init, Tag.Data)!, bytesOf(fin, Tag.Data)!, bytesOf(fin, Tag.AuthenticatedEncryptionTag)!]);
   const aad = bytes(Tag.AuthenticatedEncryptionAdditionalData, hex('feedfacedeadbeeffeedfacedeadbeefabaddad2'));
-  const d0 = ok(await h.one(V1_2, 'Decrypt', [uidItem(uid), gcm(), bytes(Tag.Data, ct.subarray(0, 50)), bytes(Tag.IVCounterNonce, hex('cafebabefacedbad')), aad, bool(Tag.InitIndicator, true)]));
-  const d1 = ok(await h.one(V1_2, 'Decrypt', [uidItem(uid), bytes(Tag.Data, ct.subarray(50)), bytes(Tag.CorrelationValue, bytesOf(d0, Tag.CorrelationValue)!), bool(Tag.FinalIndicator, true)]));
+  const d0 = ok(await h.one(V1_3, 'Decrypt', [uidItem(uid), gcm(), bytes(Tag.Data, ct.subarray(0, 50)), bytes(Tag.IVCounterNonce, hex('cafebabefacedbad')), aad, bool(Tag.InitIndicator, true)]));
+  const d1 = ok(await h.one(V1_3, 'Decrypt', [uidItem(uid), bytes(Tag.Data, ct.subarray(50)), bytes(Tag.CorrelationValue, bytesOf(d0, Tag.CorrelationValue)!), bool(Tag.FinalIndicator, true)]));
   t.deepEqual(Buffer.concat([bytesOf(d0, Tag.Data) ?? Buffer.alloc(0), bytesOf(d1, Tag.Data) ?? Buffer.alloc(0)]), pt);
+  // By parts came with 1.3: at 1.2 the fields do not exist and the answer could not carry a Correlation Value.
+  const at12 = await h.one(V1_2, 'Decrypt', [uidItem(uid), gcm(), bytes(Tag.Data, ct.subarray(0, 50)), bytes(Tag.IVCounterNonce, hex('cafebabefacedbad')), aad, bool(Tag.InitIndicator, true)]);
+  t.is(at12.reason, ResultReason.InvalidField);
 });
 
 test('missing IV is Invalid Message (CS-BC-M-11); missing Data is Missing Data', async (t) => {

@@ -64,7 +64,7 @@ function holdBack(st: CipherStream, data: Uint8Array, n: number): Buffer {
 export async function cipherOperation(direction: Direction, payload: StructureItem, ctx: OperationContext): Promise<TtlvItem[]> {
   const use: KeyUse = direction;
   const operation = direction === 'encrypt' ? Operation.Encrypt : Operation.Decrypt;
-  const parts = partsOf(payload);
+  const parts = partsOf(payload, ctx.version);
   const data = optBytes(payload, Tag.Data);
   const v14 = atLeast(ctx.version, 1, 4);
 

@@ -15,7 +15,7 @@ import type { OperationHandler } from './context.ts';
  * a SHA-3 Cryptographic Algorithm), single-part or by parts. No object is involved.
  */
 export const hash: OperationHandler = async (payload, ctx) => {
-  const parts = partsOf(payload);
+  const parts = partsOf(payload, ctx.version);
   const data = optBytes(payload, Tag.Data);
   const key = { scope: ctx.uow.scope, operation: Operation.Hash, uid: undefined };
   return kmipErrors(ctx.version, async (): Promise<TtlvItem[]> => {

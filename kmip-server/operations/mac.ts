@@ -49,7 +49,7 @@ function result(use: MacUse, uid: string, m: MacStream, expected: Uint8Array | u
 
 export async function macOperation(use: MacUse, payload: StructureItem, ctx: OperationContext): Promise<TtlvItem[]> {
   const operation = use === 'mac' ? Operation.MAC : Operation.MACVerify;
-  const parts = partsOf(payload);
+  const parts = partsOf(payload, ctx.version);
   const data = optBytes(payload, Tag.Data);
   const expected = use === 'mac-verify' ? optBytes(payload, Tag.MACData) : undefined;
 

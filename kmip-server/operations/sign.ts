@@ -50,7 +50,7 @@ function result(use: SignUse, uid: string, stream: { sign(): Buffer; verify(s: U
 
 export async function signatureOperation(use: SignUse, payload: StructureItem, ctx: OperationContext): Promise<TtlvItem[]> {
   const operation = use === 'sign' ? Operation.Sign : Operation.SignatureVerify;
-  const parts = partsOf(payload);
+  const parts = partsOf(payload, ctx.version);
   const data = optBytes(payload, Tag.Data);
   const digested = optBytes(payload, Tag.DigestedData);
   const signature = use === 'verify' ? optBytes(payload, Tag.SignatureData) : undefined;
