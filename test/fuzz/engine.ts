@@ -6,8 +6,9 @@
 // for the connection to close; it must never throw and never fail with an internal error: each of
 // those is a check the server is missing, which a client sees as General Failure and the operator
 // as an error in the log. Most requests come from the scope's admin; some from a client of another scope, whose
-// successful answers must never name an object of the first, and some from a reader role, which must never succeed
-// at an operation its role does not allow.
+// successful answers must never name an object of the first; some from a reader role, which must never succeed at
+// an operation its role does not allow; and some from a credential with a declared header user (Fred, as in
+// TC_111), whose objects no other message may reach, and whose wrong password must fail every item.
 //
 // Deterministic for a seed, so a failure found once is found again (the report names seed and case).
 //
@@ -19,7 +20,8 @@ import { ALL_PERMISSIONS, OPERATION_PERMISSION } from '../../kmip-server/operati
 import { decode } from '../../kmip-server/ttlv/reader.ts';
 import { encode } from '../../kmip-server/ttlv/writer.ts';
 import { Tag } from '../../kmip-server/ttlv/tag.ts';
-import { Operation } from '../../kmip-server/ttlv/enums.ts';
+import { CredentialType, Operation } from '../../kmip-server/ttlv/enums.ts';
+import { hashPassword, parsePasswordHash } from '../../kmip-server/auth/password-hash.ts';
 import { ItemType, type ItemTypeCode, type StructureItem, type TtlvItem } from '../../kmip-server/ttlv/types.ts';
 import { elementToTtlv, serializeXml, toXml, type XmlElement } from '../../kmip-server/ttlv/xml.ts';
 import type { Identity } from '../../kmip-server/auth/identity.ts';
@@ -70,7 +72,7 @@ export function loadCorpus(dir: string = findVectorsDir()): Corpus {
 export interface Finding {
   /** Which iteration, for reproducing with the same seed. */
   iteration: number;
-  kind: 'threw' | 'internal-error' | 'unreadable-response' | 'not-a-response' | 'newer-than-version' | 'other-scope' | 'not-allowed';
+  kind: 'threw' | 'internal-error' | 'unreadable-response' | 'not-a-response' | 'newer-than-version' | 'other-scope' | 'other-owner' | 'not-allowed';
   detail: string;
   /** The request that caused it, in the XML form of the vectors (bytes as hex when it did not decode). */
   request: string;
@@ -83,6 +85,8 @@ export interface FuzzReport {
   closed: number;
   /** Batch items answered Success (the fuzzer also reaches the operations, not only the decoder). */
   successes: number;
+  /** Of those, items Fred sent with his header credential (the header user path is exercised too). */
+  headerUserSuccesses: number;
   findings: Finding[];
 }
 
@@ -301,8 +305,15 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const stranger = identity('elsewhere', 'stranger', ALL_PERMISSIONS);
   const READER_OPERATIONS = new Set<number>([Operation.Get, Operation.GetAttributes, Operation.Locate]);
   const reader = identity('fuzz', 'reader', [...READER_OPERATIONS].map((op) => OPERATION_PERMISSION[op]!));
+  // A credential of this scope with a declared header user, as TC_111 uses: what Fred makes is Fred's alone.
+  const fred: Identity = {
+    ...identity('fuzz', 'fred', ALL_PERMISSIONS),
+    headerCredentials: [{ kind: 'user', username: 'Fred', passwordHash: parsePasswordHash(await hashPassword('password1', { ln: 10, r: 8, p: 1 })) }],
+  };
   const uids: string[] = [];
   const ownerUids = new Set<string>();
+  /** Identifiers first seen in Fred's answers (his objects, mostly): more to aim the others' requests at. */
+  const fredUids = new Set<string>();
   const bytesSeen: Uint8Array[] = [];
   const remember = (it: TtlvItem) => {
     if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && !ownerUids.has(it.value)) {
@@ -317,15 +328,38 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     if (type === ItemType.DateTime) return { tag, type, value: Math.floor(Date.now() / 1000) };
     return oddLeaf(tag, type, r);
   };
-  /** Unique Identifiers of this scope's objects anywhere in a payload. */
-  const ownersIn = (it: TtlvItem, out: string[] = []): string[] => {
-    if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && ownerUids.has(it.value)) out.push(it.value);
-    if (it.type === ItemType.Structure) for (const c of it.value) ownersIn(c, out);
+  const rememberFred = (it: TtlvItem) => {
+    if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && !ownerUids.has(it.value) && !fredUids.has(it.value)) {
+      fredUids.add(it.value);
+      if (uids.length < 600) uids.push(it.value);
+    }
+    if (it.type === ItemType.Structure) it.value.forEach(rememberFred);
+  };
+  /** Unique Identifiers of `set` anywhere in a payload. */
+  const allUids = { has: (_: string) => true };
+  const uidsIn = (set: { has(uid: string): boolean }, it: TtlvItem, out: string[] = []): string[] => {
+    if (it.tag === Tag.UniqueIdentifier && it.type === ItemType.TextString && set.has(it.value)) out.push(it.value);
+    if (it.type === ItemType.Structure) for (const c of it.value) uidsIn(set, c, out);
     return out;
   };
+  const authentication = (password: string): StructureItem => ({
+    tag: Tag.Authentication,
+    type: ItemType.Structure,
+    value: [{
+      tag: Tag.Credential,
+      type: ItemType.Structure,
+      value: [
+        { tag: Tag.CredentialType, type: ItemType.Enumeration, value: CredentialType.UsernameAndPassword },
+        { tag: Tag.CredentialValue, type: ItemType.Structure, value: [
+          { tag: Tag.Username, type: ItemType.TextString, value: 'Fred' },
+          { tag: Tag.Password, type: ItemType.TextString, value: password },
+        ] },
+      ],
+    }],
+  });
 
-  const report: FuzzReport = { iterations: 0, answered: 0, closed: 0, successes: 0, findings: [] };
-  const send = async (iteration: number, frame: Uint8Array, shown: () => string, who: Identity = owner) => {
+  const report: FuzzReport = { iterations: 0, answered: 0, closed: 0, successes: 0, headerUserSuccesses: 0, findings: [] };
+  const send = async (iteration: number, frame: Uint8Array, shown: () => string, who: Identity = owner, auth: 'none' | 'right' | 'wrong' = 'none') => {
     internal.length = 0;
     let out: Buffer | null;
     try {
@@ -352,6 +386,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       return;
     }
     if (who === owner) remember(msg);
+    if (who === fred && auth === 'right') rememberFred(msg);
     // Nothing newer than the answer's own version (a client of that version could not read it).
     const version = responseVersionOf(msg);
     if (version) {
@@ -366,11 +401,25 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       if (b.tag !== Tag.BatchItem || b.type !== ItemType.Structure) continue;
       if (!b.value.some((x) => x.tag === Tag.ResultStatus && x.type === ItemType.Enumeration && x.value === 0)) continue;
       report.successes++;
+      if (who === fred && auth === 'right') report.headerUserSuccesses++;
       const op = b.value.find((x) => x.tag === Tag.Operation);
       const payload = b.value.find((x) => x.tag === Tag.ResponsePayload);
       if (who === stranger && payload) {
-        const leaked = ownersIn(payload);
+        const leaked = [...uidsIn(ownerUids, payload), ...uidsIn(fredUids, payload)];
         if (leaked.length > 0) report.findings.push({ iteration, kind: 'other-scope', detail: `another scope's client got ${leaked[0]} (operation ${op?.value})`, request: shown() });
+      }
+      if (who !== fred && payload) {
+        // The store says who owns each object named: nothing owned by a header user may reach anyone else.
+        for (const uid of uidsIn(allUids, payload)) {
+          const rec = await store.get(who.scopeId, uid);
+          if (rec?.owner !== undefined) {
+            report.findings.push({ iteration, kind: 'other-owner', detail: `a message without Fred's header credential got his ${uid} (operation ${op?.value})`, request: shown() });
+            break;
+          }
+        }
+      }
+      if (who === fred && auth === 'wrong') {
+        report.findings.push({ iteration, kind: 'not-allowed', detail: `a wrong header password, yet operation ${op?.value} succeeded`, request: shown() });
       }
       if (who === reader && (op?.type !== ItemType.Enumeration || !READER_OPERATIONS.has(op.value))) {
         report.findings.push({ iteration, kind: 'not-allowed', detail: `a role allowed ${[...READER_OPERATIONS].join(', ')} succeeded with operation ${op?.value}`, request: shown() });
@@ -406,16 +455,32 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       } catch {
         continue; // a value the writer refuses (the fuzzer's own doing), not something a client can send
       }
+      const pick = r();
+      const who = pick < 0.6 ? owner : pick < 0.75 ? stranger : pick < 0.87 ? reader : fred;
+      // Fred's messages carry his header credential, put in after the changes so it stays as sent; one in five
+      // with a wrong password. (None of his bytes are flipped: a flipped header could stop being a header.)
+      let auth: 'none' | 'right' | 'wrong' = 'none';
+      if (who === fred) {
+        const header = req.value.find((c) => c.tag === Tag.RequestHeader);
+        if (header?.type === ItemType.Structure && !header.value.some((c) => c.tag === Tag.Authentication)) {
+          auth = r() < 0.8 ? 'right' : 'wrong';
+          header.value.splice(Math.min(1, header.value.length), 0, authentication(auth === 'right' ? 'password1' : 'password2'));
+        }
+        try {
+          frame = encode(req);
+        } catch {
+          continue;
+        }
+      }
       let shown = () => toXml(req);
-      if (r() < 0.1) {
+      if (who !== fred && r() < 0.1) {
         // Bytes a broken TTLV writer would send: flips after the outer header.
         const b = Uint8Array.prototype.slice.call(frame) as Uint8Array;
         for (let k = 0; k < 1 + Math.floor(r() * 4); k++) b[8 + Math.floor(r() * (b.length - 8))] = Math.floor(r() * 256);
         frame = b;
         shown = () => Buffer.from(b).toString('hex');
       }
-      const pick = r();
-      await send(i, frame, shown, pick < 0.7 ? owner : pick < 0.85 ? stranger : reader);
+      await send(i, frame, shown, who, auth);
       report.iterations++;
       opts.onCase?.(i);
     }

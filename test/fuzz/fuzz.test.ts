@@ -1,7 +1,8 @@
 /**
  * The dispatcher fuzzer (engine.ts) with fixed seeds: thousands of vector requests changed the way a broken or
  * hostile client would, each answered with a readable Response Message in the request's terms, none thrown, none an
- * internal error, none carrying a tag its version lacks. A failure names the seed and case and shows the request;
+ * internal error, none carrying a tag its version lacks, none reaching another scope's objects, another header
+ * user's objects or an operation beyond the sender's role. A failure names the seed and case and shows the request;
  * `node test/fuzz/run.ts --seed N --iterations M` reproduces it (and runs longer or other seeds).
  */
 import test from 'ava';
@@ -20,6 +21,7 @@ for (const seed of [20261124, 7]) {
     // The fuzzer must reach the operations, not only the decoder and the header checks.
     t.true(report.iterations >= ITERATIONS * 0.9, `${report.iterations} cases ran`);
     t.true(report.successes > ITERATIONS / 10, `${report.successes} batch items succeeded`);
+    t.true(report.headerUserSuccesses > ITERATIONS / 200, `${report.headerUserSuccesses} batch items succeeded with a header credential`);
     t.true(report.answered > report.closed * 10, `${report.answered} answered, ${report.closed} connections closed`);
   });
 }

@@ -19,7 +19,7 @@ for (const f of report.findings) {
   const key = `${f.kind}: ${f.detail.split('\n').slice(0, 2).join(' | ')}`;
   byDetail.set(key, [...(byDetail.get(key) ?? []), f]);
 }
-process.stdout.write(`fuzz: seed ${seed}, ${report.iterations} cases in ${((Date.now() - started) / 1000).toFixed(1)} s: ${report.answered} answered (${report.successes} items succeeded), ${report.closed} closed, ${report.findings.length} findings in ${byDetail.size} kinds\n`);
+process.stdout.write(`fuzz: seed ${seed}, ${report.iterations} cases in ${((Date.now() - started) / 1000).toFixed(1)} s: ${report.answered} answered (${report.successes} items succeeded, ${report.headerUserSuccesses} of them with a header credential), ${report.closed} closed, ${report.findings.length} findings in ${byDetail.size} kinds\n`);
 for (const [key, fs] of byDetail) {
   process.stdout.write(`\n== ${fs.length} × ${key}\n   first at case ${fs[0]!.iteration}\n${fs[0]!.detail}\n`);
   for (const f of fs.slice(0, Number(values.show))) process.stdout.write(`--- case ${f.iteration}\n${f.request.slice(0, 3000)}\n`);
