@@ -1,5 +1,5 @@
 import { Tag } from '../ttlv/tag.ts';
-import { VERSION_ORDER, enumValueSince, type Version } from '../ttlv/spec/names.ts';
+import { VERSION_ORDER, enumValueSince, tagName, tagSince, type Version } from '../ttlv/spec/names.ts';
 import {
   BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectType,
   PaddingMethod, ResultReason, State, WrappingMethod,
@@ -9,7 +9,7 @@ import { encode } from '../ttlv/writer.ts';
 import { KmipError, featureNotSupported, invalidField, missingData, objectNotFound } from '../messages/errors.ts';
 import { find, findAll, optBytes, optEnum, optStruct, optText, reqEnum, reqText } from '../messages/tree.ts';
 import { canonicalName, emitAttribute } from '../messages/attributes.ts';
-import { atLeast } from '../messages/version.ts';
+import { atLeast, type ProtocolVersion } from '../messages/version.ts';
 import { lifecycleError } from '../objects/lifecycle.ts';
 import { convertKeyBlock } from '../crypto/formats.ts';
 import { formatOf, isWrapped, materialOf } from '../crypto/key-block.ts';
@@ -69,7 +69,31 @@ export const get: OperationHandler = async (payload, ctx) => {
     }
   }
   if (markServed(obj)) ctx.uow.save(obj);
+  const newer = fieldNewerThan(body, ctx.version);
+  if (newer) throw featureNotSupported(`this object holds ${newer}, which KMIP ${ctx.version.major}.${ctx.version.minor} cannot express; get it at a later version`);
   return [enumeration(Tag.ObjectType, obj.objectType), text(Tag.UniqueIdentifier, obj.uid), body];
+}
+
+/**
+ * The name of a field of `body` newer than `version` (a Key Wrapping Data's Encoding Option, 1.1, in a key wrapped
+ * at 1.4 and fetched at 1.0), or undefined. The body goes back as stored, so a field its reader cannot decode means
+ * no answer rather than an unreadable one.
+ */
+function fieldNewerThan(body: StructureItem, version: ProtocolVersion): string | undefined {
+  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
+  if (v < 0 || v === VERSION_ORDER.length - 1) return undefined;
+  const walk = (s: StructureItem): string | undefined => {
+    for (const c of s.value) {
+      const since = tagSince(c.tag);
+      if (since && VERSION_ORDER.indexOf(since) > v) return `${tagName(c.tag) ?? 'a field'} (KMIP ${since})`;
+      if (c.type === ItemType.Structure) {
+        const inner = walk(c);
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  return walk(body);
 };
 
 /** Get asks for PKCS#12 of a private key stored in another format (one stored as PKCS#12 is returned as stored). */

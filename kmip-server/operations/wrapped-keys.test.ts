@@ -70,6 +70,8 @@ test('a key registered wrapped under a server key (AES-KW) comes back as registe
     // The server cannot compute a digest of material it never saw.
     const attrs = await h.one(V1_4, 'GetAttributes', [uidItem(s.uid), text(Tag.AttributeName, 'Digest')]);
     t.is(ok(attrs).payload?.value.filter((i) => i.tag === Tag.Attribute).length, 0);
+    // Its Key Wrapping Data says Encoding Option (1.1): a 1.0 reader could not decode the Key Block as stored.
+    t.is((await h.one({ major: 1, minor: 0 }, 'Get', [uidItem(s.uid)])).reason, ResultReason.FeatureNotSupported);
   }
 });
 
