@@ -1,6 +1,6 @@
 import { Tag } from './ttlv/tag.ts';
 import { BatchErrorContinuationOption, Operation, ResultReason, ResultStatus } from './ttlv/enums.ts';
-import { VERSION_ORDER, enumValueSince, type Version } from './ttlv/spec/names.ts';
+import { enumSinceIndex, versionIndex } from './ttlv/spec/names.ts';
 import { decode } from './ttlv/reader.ts';
 import { encode } from './ttlv/writer.ts';
 import {
@@ -356,9 +356,8 @@ function admit(item: StructureItem, op: number | undefined, identity: Identity, 
 
 /** Whether the Operation enumeration has `op` in `version` (spec tables). */
 function operationIn(op: number, version: ProtocolVersion): boolean {
-  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
-  const since = enumValueSince('Operation', op);
-  return since === undefined || v < 0 || VERSION_ORDER.indexOf(since) <= v;
+  const v = versionIndex(version);
+  return v < 0 || enumSinceIndex('Operation', op) <= v;
 }
 
 function batchIdOf(item: TtlvItem): { batchId?: Uint8Array } {

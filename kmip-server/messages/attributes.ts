@@ -1,7 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { ItemType, struct, text, int, type StructureItem, type TtlvItem } from '../ttlv/types.ts';
 import { TAGS } from '../ttlv/spec/tables.ts';
-import { TAG_ENUM_NAME, VERSION_ORDER, enumForTag, enumValueSince, isMask, tagSince, type Version } from '../ttlv/spec/names.ts';
+import { TAG_ENUM_NAME, VERSION_ORDER, enumForTag, enumSinceIndex, isMask, tagSinceIndex, versionIndex } from '../ttlv/spec/names.ts';
 import { invalidField, missingData } from './errors.ts';
 import { ruleByName, ruleByTag, type AttributeRule } from './attribute-rules.ts';
 import { atLeast, compareVersions, type ProtocolVersion } from './version.ts';
@@ -35,7 +35,7 @@ function checkValueType(rule: AttributeRule | undefined, name: string, value: Tt
  */
 function checkKnownTags(name: string, s: StructureItem): void {
   for (const c of s.value) {
-    if ((c.tag & 0xff0000) !== 0x540000 && tagSince(c.tag) === undefined) {
+    if ((c.tag & 0xff0000) !== 0x540000 && tagSinceIndex(c.tag) < 0) {
       throw invalidField(`attribute ${name} holds a field with unknown tag 0x${c.tag.toString(16)}`);
     }
     if (c.type === ItemType.Structure) checkKnownTags(name, c);
@@ -142,92 +142,86 @@ export function attributeVisible(name: string, version: ProtocolVersion): boolea
   return true;
 }
 
-/**
- * The fields of a structured standard attribute that `version` has: an object made at 1.4 (Cryptographic
- * Parameters with Mask Generator, say) read by a 1.0 client gets only the fields 1.0 defines, which it can decode.
- * Custom attributes are the client's own data and go back as they were stored.
- */
-function valueFor(value: TtlvItem, version: ProtocolVersion): TtlvItem {
-  if (value.type !== ItemType.Structure) return value;
-  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
-  if (v < 0 || v === VERSION_ORDER.length - 1) return value;
-  const keep = (s: StructureItem): StructureItem | undefined => {
-    let changed = false;
-    const kids: TtlvItem[] = [];
-    for (const c of s.value) {
-      if (sinceIndex(c.tag) > v) {
-        changed = true;
-        continue;
-      }
-      const k = c.type === ItemType.Structure ? keep(c) : undefined;
-      if (k) changed = true;
-      kids.push(k ?? c);
-    }
-    return changed ? { ...s, value: kids } : undefined;
-  };
-  return keep(value) ?? value;
-}
-
-const SINCE_INDEX = new Map<number, number>();
-/** Position in VERSION_ORDER of the first version with `tag`; unknown tags count as always there (vendor tags). */
-function sinceIndex(tag: number): number {
-  let i = SINCE_INDEX.get(tag);
-  if (i === undefined) {
-    const since = tagSince(tag);
-    i = since === undefined ? 0 : VERSION_ORDER.indexOf(since);
-    SINCE_INDEX.set(tag, i);
+/** Per tag, per value: the position in VERSION_ORDER of the first version with that value of the tag's enumeration. */
+const ENUM_VALUE_SINCE = new Map<number, Map<number, number>>();
+function enumValueSinceIndex(tag: number, value: number): number {
+  let byValue = ENUM_VALUE_SINCE.get(tag);
+  if (!byValue) {
+    byValue = new Map();
+    if (ENUM_VALUE_SINCE.size < 4096) ENUM_VALUE_SINCE.set(tag, byValue);
   }
-  return i;
-}
-
-/**
- * Whether a reader of `version` can decode this instance of a standard attribute: false when it holds an
- * enumeration value that version does not define (a Link of type Next Link, 1.2, read at 1.1; Cryptographic
- * Algorithm EC, 1.2, at 1.0). Such an instance is left out of the answer, as an attribute newer than the version is.
- * Custom attributes are the client's own data and always shown.
- */
-export function valueVisible(entry: AttributeEntry, version: ProtocolVersion): boolean {
-  const rule = ruleByName(entry.name);
-  if (!rule) return true;
-  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
-  if (v < 0 || v === VERSION_ORDER.length - 1) return true;
-  const ok = (item: TtlvItem, tag: number): boolean => {
-    if (item.type === ItemType.Enumeration) return enumSinceIndex(tag, item.value) <= v;
-    if (item.type === ItemType.Structure) return item.value.every((c) => ok(c, c.tag));
-    return true;
-  };
-  return ok(valueFor(entry.value, version), rule.tag); // the fields the version lacks are gone by then
-}
-
-const ENUM_SINCE_INDEX = new Map<string, number>();
-/** Position in VERSION_ORDER of the first version with this value of the tag's enumeration; 0 when unknown. */
-function enumSinceIndex(tag: number, value: number): number {
-  const key = `${tag}:${value}`;
-  let i = ENUM_SINCE_INDEX.get(key);
+  let i = byValue.get(value);
   if (i === undefined) {
     const e = enumForTag(tag);
-    const since = e && e !== TAG_ENUM_NAME && !isMask(e) ? enumValueSince(e, value) : undefined;
-    i = since ? VERSION_ORDER.indexOf(since) : 0;
-    if (ENUM_SINCE_INDEX.size < 10_000) ENUM_SINCE_INDEX.set(key, i);
+    // Bit masks and the Tag enumeration (Attribute Reference) count as always there.
+    i = e && e !== TAG_ENUM_NAME && !isMask(e) ? enumSinceIndex(e, value) : 0;
+    if (byValue.size < 1024) byValue.set(value, i);
   }
   return i;
 }
 
-/** The wire form of an attribute for `version`: 1.x Attribute structure, or 2.x tagged item. */
+/**
+ * A standard attribute's value as a reader of version index `v` sees it. A field the version lacks is left out (an
+ * object made at 1.4, Cryptographic Parameters with Mask Generator say, read by a 1.0 client); an enumeration value
+ * the version lacks (a Link of type Next Link, 1.2, read at 1.1) makes the instance unreadable: undefined. Copies
+ * only what changes.
+ */
+function valueAt(value: TtlvItem, tag: number, v: number): TtlvItem | undefined {
+  if (value.type === ItemType.Enumeration) return enumValueSinceIndex(tag, value.value) <= v ? value : undefined;
+  if (value.type !== ItemType.Structure) return value;
+  let kids: TtlvItem[] | undefined;
+  for (let j = 0; j < value.value.length; j++) {
+    const c = value.value[j]!;
+    const seen = tagSinceIndex(c.tag) > v ? null : valueAt(c, c.tag, v);
+    if (seen === undefined) return undefined;
+    if (seen !== c && !kids) kids = value.value.slice(0, j);
+    if (kids && seen !== null) kids.push(seen);
+  }
+  return kids ? { ...value, value: kids } : value;
+}
+
+/**
+ * The wire form of an attribute instance for `version` (1.x Attribute structure, or 2.x tagged item), or undefined
+ * when the reader could not decode it (an enumeration value its version lacks): left out of answers, as an
+ * attribute newer than the version is. Custom attributes are the client's own data and go back as stored.
+ */
+export function emitVisibleAttribute(entry: AttributeEntry, version: ProtocolVersion, index?: number): TtlvItem | undefined {
+  const rule = ruleByName(entry.name);
+  let value: TtlvItem | undefined = entry.value;
+  const v = versionIndex(version);
+  if (rule && v >= 0 && v < VERSION_ORDER.length - 1) value = valueAt(entry.value, rule.tag, v);
+  return value && wireForm(entry.name, value, rule, version, index);
+}
+
+/**
+ * The wire form of an attribute instance for `version`, always: fields the version lacks left out, an enumeration
+ * value it lacks kept (the echo of what a client just wrote, at its own version).
+ */
 export function emitAttribute(entry: AttributeEntry, version: ProtocolVersion, index?: number): TtlvItem {
   const rule = ruleByName(entry.name);
-  const value = rule ? valueFor(entry.value, version) : entry.value;
+  const v = versionIndex(version);
+  let value = entry.value;
+  if (rule && v >= 0 && v < VERSION_ORDER.length - 1) {
+    const byFields = (x: TtlvItem): TtlvItem => (x.type === ItemType.Structure
+      ? { ...x, value: x.value.filter((c) => tagSinceIndex(c.tag) <= v).map(byFields) }
+      : x);
+    value = valueAt(entry.value, rule.tag, v) ?? byFields(entry.value);
+  }
+  return wireForm(entry.name, value, rule, version, index);
+}
+
+function wireForm(name: string, value: TtlvItem, rule: AttributeRule | undefined, version: ProtocolVersion, index?: number): TtlvItem {
   if (!atLeast(version, 2, 0)) {
-    const items: TtlvItem[] = [text(Tag.AttributeName, entry.name)];
+    const items: TtlvItem[] = [text(Tag.AttributeName, name)];
     if (index !== undefined && index > 0) items.push(int(Tag.AttributeIndex, index));
     items.push(value);
     return struct(Tag.Attribute, items);
   }
   if (rule) return { ...value, tag: rule.tag } as TtlvItem;
-  const dash = entry.name.indexOf('-');
-  const vendor = dash > 0 ? entry.name.slice(0, dash) : 'x';
-  const name = dash > 0 ? entry.name.slice(dash + 1) : entry.name;
-  return struct(Tag.Attribute, [text(Tag.VendorIdentification, vendor), text(Tag.AttributeName, name), entry.value]);
+  const dash = name.indexOf('-');
+  const vendor = dash > 0 ? name.slice(0, dash) : 'x';
+  const bare = dash > 0 ? name.slice(dash + 1) : name;
+  return struct(Tag.Attribute, [text(Tag.VendorIdentification, vendor), text(Tag.AttributeName, bare), value]);
 }
 
 /** Stored form: a structure of 1.x Attribute items, version-independent. */

@@ -1,7 +1,7 @@
 import { Tag } from '../ttlv/tag.ts';
 import { ItemType, enumeration, struct, text, type TtlvItem } from '../ttlv/types.ts';
 import { atLeast, type ProtocolVersion } from '../messages/version.ts';
-import { attributeVisible, canonicalName, emitAttribute, valueVisible } from '../messages/attributes.ts';
+import { attributeVisible, canonicalName, emitVisibleAttribute } from '../messages/attributes.ts';
 import { ruleByName, ruleByTag } from '../messages/attribute-rules.ts';
 import { invalidField, invalidMessage } from '../messages/errors.ts';
 import type { ManagedObject } from '../objects/managed-object.ts';
@@ -36,7 +36,8 @@ export function visibleAttributes(obj: ManagedObject, version: ProtocolVersion, 
     if (!attributeVisible(name, version)) continue;
     // Each instance keeps its stored index, so Modify and Delete Attribute still name the right one.
     obj.all(name).forEach((value, index) => {
-      if (valueVisible({ name, value }, version)) out.push(emitAttribute({ name, value }, version, index));
+      const item = emitVisibleAttribute({ name, value }, version, index);
+      if (item) out.push(item);
     });
   }
   return out;

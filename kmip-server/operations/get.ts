@@ -1,5 +1,5 @@
 import { Tag } from '../ttlv/tag.ts';
-import { VERSION_ORDER, enumValueSince, tagName, tagSince, type Version } from '../ttlv/spec/names.ts';
+import { VERSION_ORDER, enumSinceIndex, tagName, tagSinceIndex, versionIndex } from '../ttlv/spec/names.ts';
 import {
   BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectType,
   PaddingMethod, ResultReason, State, WrappingMethod,
@@ -40,9 +40,9 @@ export const get: OperationHandler = async (payload, ctx) => {
   if (!obj.body) throw versionedError(ctx, ResultReason.ObjectDestroyed, ResultReason.ItemNotFound, `object ${uid} has been destroyed`);
   if (OBJECT_TAG[obj.objectType] === undefined) throw new KmipError(ResultReason.GeneralFailure, 'unknown object type');
   // A PGP Key (1.2) has no encoding a 1.1 client could decode: say so rather than answer in tags it lacks.
-  const since = enumValueSince('Object Type', obj.objectType);
-  if (since && VERSION_ORDER.indexOf(since) > VERSION_ORDER.indexOf(`${ctx.version.major}.${ctx.version.minor}` as Version)) {
-    throw featureNotSupported(`this object type exists only from KMIP ${since}; get it at that version or later`);
+  const since = enumSinceIndex('Object Type', obj.objectType);
+  if (since > versionIndex(ctx.version)) {
+    throw featureNotSupported(`this object type exists only from KMIP ${VERSION_ORDER[since]}; get it at that version or later`);
   }
   const wrapping = optStruct(payload, Tag.KeyWrappingSpecification);
   if (flag(obj, 'Extractable') === false) throw new KmipError(ResultReason.NotExtractable, 'the object is not extractable');
@@ -80,12 +80,12 @@ export const get: OperationHandler = async (payload, ctx) => {
  * no answer rather than an unreadable one.
  */
 function fieldNewerThan(body: StructureItem, version: ProtocolVersion): string | undefined {
-  const v = VERSION_ORDER.indexOf(`${version.major}.${version.minor}` as Version);
+  const v = versionIndex(version);
   if (v < 0 || v === VERSION_ORDER.length - 1) return undefined;
   const walk = (s: StructureItem): string | undefined => {
     for (const c of s.value) {
-      const since = tagSince(c.tag);
-      if (since && VERSION_ORDER.indexOf(since) > v) return `${tagName(c.tag) ?? 'a field'} (KMIP ${since})`;
+      const since = tagSinceIndex(c.tag);
+      if (since > v) return `${tagName(c.tag) ?? 'a field'} (KMIP ${VERSION_ORDER[since]})`;
       if (c.type === ItemType.Structure) {
         const inner = walk(c);
         if (inner) return inner;

@@ -189,6 +189,42 @@ export function enumValueSince(enumName: string, value: number): Version | undef
   return undefined;
 }
 
+const TAG_SINCE_INDEX = new Map<number, number>();
+/**
+ * Position in VERSION_ORDER of the first version with `tag`, memoized for the answer paths that ask per item;
+ * -1 for a tag no table defines (a vendor extension or garbage).
+ */
+export function tagSinceIndex(tag: number): number {
+  let i = TAG_SINCE_INDEX.get(tag);
+  if (i === undefined) {
+    const since = tagSince(tag);
+    i = since === undefined ? -1 : VERSION_ORDER.indexOf(since);
+    if (TAG_SINCE_INDEX.size < 10_000) TAG_SINCE_INDEX.set(tag, i);
+  }
+  return i;
+}
+
+const ENUM_SINCE_INDEX = new Map<string, number>();
+/** Position in VERSION_ORDER of the first version with this enumeration value (enumValueSince), memoized; -1 if unknown. */
+export function enumSinceIndex(enumName: string, value: number): number {
+  const key = `${enumName}\u0000${value}`;
+  let i = ENUM_SINCE_INDEX.get(key);
+  if (i === undefined) {
+    const since = enumValueSince(enumName, value);
+    i = since === undefined ? -1 : VERSION_ORDER.indexOf(since);
+    if (ENUM_SINCE_INDEX.size < 10_000) ENUM_SINCE_INDEX.set(key, i);
+  }
+  return i;
+}
+
+const VERSION_INDEX = new Map<number, number>(VERSION_ORDER.map((v, i) => {
+  const [major, minor] = v.split('.').map(Number) as [number, number];
+  return [major * 256 + minor, i];
+}));
+/** Position of a protocol version in VERSION_ORDER; -1 for one no table knows. */
+export const versionIndex = (v: { major: number; minor: number }): number =>
+  (v.minor >= 0 && v.minor < 256 ? VERSION_INDEX.get(v.major * 256 + v.minor) : undefined) ?? -1;
+
 /** The XML/JSON name of an enumeration value, e.g. ("Object Type", 2) -> "SymmetricKey"; undefined if unnamed. */
 export function enumValueName(enumName: string, value: number, version?: Version): string | undefined {
   if (isTagEnum(enumName)) return tagXmlName(value, version);
